@@ -1,0 +1,227 @@
+package socketio
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/engineio/packet"
+	"github.com/socketio-go/socketio/parser"
+)
+
+// conn is one Engine.IO session seen by Socket.IO: it decodes packets and
+// routes them to the namespace sockets multiplexed on the session.
+type conn struct {
+	srv  *Server
+	sess *engineio.Session
+
+	dec parser.Decoder // used by HandleMessage only, which is serialised
+
+	mu            sync.Mutex
+	sockets       map[string]*Socket // by namespace name, connected or connecting
+	closed        bool
+	connectTimer  *time.Timer
+	everConnected bool
+}
+
+func newConn(srv *Server, sess *engineio.Session) *conn {
+	c := &conn{
+		srv:     srv,
+		sess:    sess,
+		dec:     parser.Decoder{MaxAttachments: srv.maxAttachments},
+		sockets: make(map[string]*Socket, 1),
+	}
+	c.connectTimer = time.AfterFunc(srv.connectTimeout, c.onConnectTimeout)
+	return c
+}
+
+func (c *conn) onConnectTimeout() {
+	c.srv.tasks.Add()
+	defer c.srv.tasks.Done()
+	c.mu.Lock()
+	idle := !c.everConnected && len(c.sockets) == 0
+	c.mu.Unlock()
+	if idle {
+		c.srv.logger.Debug("socketio: no namespace joined in time, closing", "sid", c.sess.ID())
+		c.close()
+	}
+}
+
+// HandleMessage decodes one Engine.IO message.
+func (c *conn) HandleMessage(data []byte, binary bool) {
+	var (
+		p   *parser.Packet
+		err error
+	)
+	if binary {
+		p, err = c.dec.DecodeBinary(data)
+	} else {
+		p, err = c.dec.DecodeText(data)
+	}
+	if err != nil {
+		c.onParseError(err)
+		return
+	}
+	if p != nil {
+		c.handlePacket(p)
+	}
+}
+
+// onParseError reacts to an invalid Socket.IO packet like the official
+// server: the sockets get the error, and the connection is closed ("forced
+// close").
+func (c *conn) onParseError(err error) {
+	c.srv.logger.Debug("socketio: invalid packet, closing the connection", "sid", c.sess.ID(), "err", err)
+	c.mu.Lock()
+	socks := c.socketList()
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.emitError(fmt.Errorf("socketio: invalid packet: %w", err))
+	}
+	c.sess.Close()
+}
+
+func (c *conn) socketList() []*Socket {
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	return socks
+}
+
+func (c *conn) handlePacket(p *parser.Packet) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	s := c.sockets[p.Namespace]
+	c.mu.Unlock()
+	switch {
+	case s == nil && p.Type == parser.Connect:
+		c.connect(p)
+	case s != nil && p.Type != parser.Connect && p.Type != parser.ConnectError:
+		s.onPacket(p)
+	default:
+		// A packet for a namespace the client has not joined, or a second
+		// CONNECT: the official server closes the connection.
+		c.srv.logger.Debug("socketio: packet in invalid state, closing", "sid", c.sess.ID(), "type", p.Type.String(), "nsp", p.Namespace)
+		c.close()
+	}
+}
+
+func (c *conn) connect(p *parser.Packet) {
+	auth := p.Data
+	if len(auth) == 0 {
+		auth = []byte("{}")
+	}
+	nsp := c.srv.lookupNamespace(p.Namespace, auth)
+	if nsp == nil {
+		c.writePacket(&parser.Packet{
+			Type:      parser.ConnectError,
+			Namespace: p.Namespace,
+			ID:        parser.NoID,
+			Data:      []byte(`{"message":"Invalid namespace"}`),
+		}, false)
+		return
+	}
+	s := newSocket(nsp, c, bytes.Clone(auth))
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sockets[nsp.name] = s
+	c.mu.Unlock()
+	nsp.connect(s)
+}
+
+// connected is called when a socket of the connection joined its
+// namespace.
+func (c *conn) connected() {
+	c.mu.Lock()
+	c.everConnected = true
+	c.mu.Unlock()
+	c.connectTimer.Stop()
+}
+
+// remove forgets a socket that left its namespace.
+func (c *conn) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// writePacket encodes p and queues it on the session.
+func (c *conn) writePacket(p *parser.Packet, volatile bool) error {
+	pkts := encodePacket(p)
+	return c.send(pkts, volatile)
+}
+
+func (c *conn) send(pkts []packet.Packet, volatile bool) error {
+	err := c.sess.SendPackets(pkts, volatile)
+	if errors.Is(err, engineio.ErrSlowConsumer) {
+		return ErrSlowConsumer
+	}
+	if errors.Is(err, engineio.ErrSessionClosed) {
+		return ErrDisconnected
+	}
+	return err
+}
+
+// encodePacket returns the Engine.IO packets carrying p: its text and its
+// binary attachments.
+func encodePacket(p *parser.Packet) []packet.Packet {
+	text := p.AppendText(make([]byte, 0, len(p.Data)+len(p.Namespace)+24))
+	pkts := make([]packet.Packet, 1+len(p.Attachments))
+	pkts[0] = packet.Packet{Type: packet.Message, Data: text}
+	for i, a := range p.Attachments {
+		pkts[i+1] = packet.Packet{Type: packet.Message, Binary: true, Data: a}
+	}
+	return pkts
+}
+
+// close closes the whole connection from the server side: its sockets are
+// disconnected with "forced server close".
+func (c *conn) close() {
+	c.sess.Close()
+	c.onClose(ReasonForcedServerClose, nil)
+}
+
+// disconnectAll disconnects every socket ("server namespace disconnect",
+// with a DISCONNECT packet each) and closes the connection.
+func (c *conn) disconnectAll() {
+	c.mu.Lock()
+	socks := c.socketList()
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	c.close()
+}
+
+// HandleClose is called by the Engine.IO session when it closed.
+func (c *conn) HandleClose(reason engineio.CloseReason, cause error) {
+	c.onClose(DisconnectReason(reason), cause)
+}
+
+func (c *conn) onClose(reason DisconnectReason, cause error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	socks := c.socketList()
+	clear(c.sockets)
+	c.mu.Unlock()
+	c.connectTimer.Stop()
+	for _, s := range socks {
+		s.onClose(reason, cause)
+	}
+}

@@ -1,0 +1,193 @@
+package engineio
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Transport names, as used in the "transport" query parameter.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Default option values, the same as the official engine.io 6 server.
+const (
+	DefaultPingInterval      = 25 * time.Second
+	DefaultPingTimeout       = 20 * time.Second
+	DefaultUpgradeTimeout    = 10 * time.Second
+	DefaultMaxHTTPBufferSize = 1_000_000
+	DefaultWriteQueueSize    = 4096
+)
+
+// Options configures a [Server]. The zero value of every field selects the
+// default of the official engine.io server; a nil *Options selects every
+// default. NewServer copies the options: later changes have no effect.
+type Options struct {
+	// PingInterval is the time between two pings the server sends.
+	// Zero means 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong answering a
+	// ping before it closes the session with "ping timeout". Zero means 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout is how long a transport upgrade may take before the
+	// new WebSocket is dropped. Zero means 10s.
+	UpgradeTimeout time.Duration
+	// MaxHTTPBufferSize is the largest message (WebSocket) or request body
+	// (long-polling POST) a client may send, in bytes. It is also advertised
+	// as maxPayload in the handshake. Zero means 1e6.
+	MaxHTTPBufferSize int64
+	// Transports lists the transports clients may use. Nil means
+	// polling and websocket.
+	Transports []string
+	// DisableUpgrades forbids upgrades from long-polling to WebSocket.
+	// False (the default) allows them, as the official server does.
+	DisableUpgrades bool
+	// AllowRequest, if set, is called for every handshake request. A
+	// non-nil error refuses the handshake with HTTP 403 and
+	// {"code":4,"message":<err.Error()>}.
+	AllowRequest func(r *http.Request) error
+	// Cookie, if set, is a template for a cookie set on the handshake
+	// response whose value is the session id. Name defaults to "io" and
+	// Path to "/" when empty; other fields are used as given (the official
+	// server also sets HttpOnly and SameSite=Lax by default; set them here).
+	Cookie *http.Cookie
+	// CORS configures cross-origin requests. Nil means that requests whose
+	// Origin header names another host than the one they were sent to are
+	// refused (HTTP 403), on long-polling and on the WebSocket upgrade
+	// alike; requests without an Origin header (non-browser clients) are
+	// always allowed. See [CORSOptions].
+	CORS *CORSOptions
+	// WriteQueueSize is the maximum number of packets waiting to be written
+	// to one session. When it is full, volatile packets are dropped and any
+	// other packet closes the session with "transport error" and
+	// [ErrSlowConsumer]. Zero means 4096.
+	WriteQueueSize int
+	// Logger receives diagnostics. Nil means no logging.
+	Logger *slog.Logger
+}
+
+// CORSOptions is the cross-origin policy of the server. It sets the CORS
+// headers of long-polling responses and answers preflight requests, and the
+// same policy decides whether a WebSocket upgrade from a browser page of
+// another origin is accepted.
+type CORSOptions struct {
+	// Origins lists the allowed origins, e.g. "https://example.com". The
+	// single entry "*" allows every origin.
+	Origins []string
+	// AllowOrigin, if set, decides for origins not found in Origins.
+	AllowOrigin func(origin string) bool
+	// Credentials sets Access-Control-Allow-Credentials: true. It cannot be
+	// combined with the "*" origin (NewServer panics): a server never allows
+	// credentials for an arbitrary origin.
+	Credentials bool
+	// Methods lists the methods allowed in a preflight answer. Nil means
+	// GET, HEAD, PUT, PATCH, POST, DELETE.
+	Methods []string
+	// AllowedHeaders lists the request headers allowed in a preflight
+	// answer. Nil means the headers the preflight request asked for.
+	AllowedHeaders []string
+	// ExposedHeaders lists the response headers exposed to the page.
+	ExposedHeaders []string
+	// MaxAge is how long a preflight answer may be cached. Zero means the
+	// header is not sent.
+	MaxAge time.Duration
+}
+
+// config is the validated copy of Options with defaults applied.
+type config struct {
+	pingInterval   time.Duration
+	pingTimeout    time.Duration
+	upgradeTimeout time.Duration
+	maxBufferSize  int64
+	polling        bool
+	websocket      bool
+	allowUpgrades  bool
+	allowRequest   func(*http.Request) error
+	cookie         *http.Cookie
+	cors           *corsPolicy
+	writeQueueSize int
+	logger         *slog.Logger
+}
+
+func newConfig(o *Options) *config {
+	if o == nil {
+		o = &Options{}
+	}
+	c := &config{
+		pingInterval:   o.PingInterval,
+		pingTimeout:    o.PingTimeout,
+		upgradeTimeout: o.UpgradeTimeout,
+		maxBufferSize:  o.MaxHTTPBufferSize,
+		allowUpgrades:  !o.DisableUpgrades,
+		allowRequest:   o.AllowRequest,
+		writeQueueSize: o.WriteQueueSize,
+		logger:         o.Logger,
+	}
+	if c.pingInterval == 0 {
+		c.pingInterval = DefaultPingInterval
+	}
+	if c.pingTimeout == 0 {
+		c.pingTimeout = DefaultPingTimeout
+	}
+	if c.upgradeTimeout == 0 {
+		c.upgradeTimeout = DefaultUpgradeTimeout
+	}
+	if c.maxBufferSize == 0 {
+		c.maxBufferSize = DefaultMaxHTTPBufferSize
+	}
+	if c.writeQueueSize == 0 {
+		c.writeQueueSize = DefaultWriteQueueSize
+	}
+	if c.pingInterval < 0 || c.pingTimeout < 0 || c.upgradeTimeout < 0 || c.maxBufferSize < 0 || c.writeQueueSize < 0 {
+		panic("engineio: negative value in Options")
+	}
+	transports := o.Transports
+	if transports == nil {
+		transports = []string{TransportPolling, TransportWebSocket}
+	}
+	for _, t := range transports {
+		switch t {
+		case TransportPolling:
+			c.polling = true
+		case TransportWebSocket:
+			c.websocket = true
+		default:
+			panic(fmt.Sprintf("engineio: unknown transport %q in Options.Transports", t))
+		}
+	}
+	if !c.polling && !c.websocket {
+		panic("engineio: Options.Transports is empty")
+	}
+	if o.Cookie != nil {
+		ck := *o.Cookie
+		if ck.Name == "" {
+			ck.Name = "io"
+		}
+		if ck.Path == "" {
+			ck.Path = "/"
+		}
+		c.cookie = &ck
+	}
+	c.cors = newCORSPolicy(o.CORS)
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// upgrades returns the upgrades advertised to a session opened on transport.
+func (c *config) upgrades(transport string) []string {
+	if transport == TransportPolling && c.allowUpgrades && c.websocket {
+		return []string{TransportWebSocket}
+	}
+	return nil
+}
+
+func (c *config) allowsTransport(t string) bool {
+	return (t == TransportPolling && c.polling) || (t == TransportWebSocket && c.websocket)
+}
+
+var defaultCORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}

@@ -1,0 +1,355 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/socketio-go/socketio/engineio/packet"
+	"github.com/socketio-go/socketio/internal/tasks"
+	"github.com/socketio-go/socketio/internal/websocket"
+)
+
+// Handler receives the sessions of a [Server].
+type Handler interface {
+	// OpenSession is called once for every new session, after the
+	// handshake packet was queued and before any message of the session is
+	// delivered. It returns the receiver of the session's messages.
+	OpenSession(s *Session) SessionHandler
+}
+
+// SessionHandler receives the messages and the end of one session.
+//
+// HandleMessage calls are serialised and come in arrival order. data is owned
+// by the callee: the server never reuses it. HandleClose is called exactly
+// once. It may run concurrently with the HandleMessage call in progress
+// when the session closed (which may itself have closed the session), so
+// the handler must guard its state; no message received after the close is
+// delivered.
+type SessionHandler interface {
+	HandleMessage(data []byte, binary bool)
+	HandleClose(reason CloseReason, cause error)
+}
+
+// Hooks are optional callbacks for observability. Every field may be nil.
+// They are called synchronously: keep them fast and do not block.
+type Hooks struct {
+	// OnConnectionError is called for every request the server refuses.
+	OnConnectionError func(r *http.Request, err *RequestError)
+}
+
+// Server is an Engine.IO v4 server. It is an http.Handler: mount it on the
+// path the clients use (for example "/engine.io/").
+//
+// All methods are safe for concurrent use.
+type Server struct {
+	cfg     *config
+	handler Handler
+	hooks   Hooks
+
+	mu       sync.RWMutex
+	sessions map[string]*Session
+
+	closing   atomic.Bool
+	tasks     tasks.Group
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+// NewServer returns a server that hands its sessions to h. A nil opts
+// selects the defaults of the official server. NewServer panics if opts
+// holds an invalid value.
+func NewServer(opts *Options, h Handler) *Server {
+	if h == nil {
+		panic("engineio: nil Handler")
+	}
+	return &Server{
+		cfg:      newConfig(opts),
+		handler:  h,
+		sessions: make(map[string]*Session),
+		done:     make(chan struct{}),
+	}
+}
+
+// SetHooks installs observability hooks. Call it before serving requests.
+func (s *Server) SetHooks(h Hooks) { s.hooks = h }
+
+// Options returns the effective options of the server, defaults applied.
+// Function-valued fields and the logger are not included.
+func (s *Server) Options() Options {
+	c := s.cfg
+	var transports []string
+	if c.polling {
+		transports = append(transports, TransportPolling)
+	}
+	if c.websocket {
+		transports = append(transports, TransportWebSocket)
+	}
+	return Options{
+		PingInterval:      c.pingInterval,
+		PingTimeout:       c.pingTimeout,
+		UpgradeTimeout:    c.upgradeTimeout,
+		MaxHTTPBufferSize: c.maxBufferSize,
+		Transports:        transports,
+		DisableUpgrades:   !c.allowUpgrades,
+		WriteQueueSize:    c.writeQueueSize,
+	}
+}
+
+// SessionCount returns the number of open sessions.
+func (s *Server) SessionCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// Session returns the open session with the given id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[id]
+}
+
+// Done returns a channel closed when the server starts shutting down.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// ServeHTTP handles Engine.IO requests: handshakes, long-polling GETs and
+// POSTs, and WebSocket upgrades.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := s.cfg
+	isUpgrade := websocket.IsWebSocketUpgrade(r)
+	if !isUpgrade && cfg.cors.preflight(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	if !cfg.allowsTransport(transport) {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownTransport, "transport "+strconv.Quote(transport)))
+		return
+	}
+	if origin := r.Header.Get("Origin"); invalidHeaderValue(origin) {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "invalid origin header"))
+		return
+	}
+	if !cfg.cors.allowed(r) {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeForbidden, "origin "+strconv.Quote(r.Header.Get("Origin"))+" not allowed"))
+		return
+	}
+	if sid := q.Get("sid"); sid != "" {
+		sess := s.Session(sid)
+		if sess == nil {
+			s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownSID, "sid "+strconv.Quote(sid)))
+			return
+		}
+		if isUpgrade && transport == TransportWebSocket {
+			sess.serveUpgrade(w, r)
+			return
+		}
+		if isUpgrade || sess.transportName() != transport {
+			s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "transport mismatch"))
+			return
+		}
+		cfg.cors.setHeaders(w.Header(), r)
+		switch r.Method {
+		case http.MethodGet:
+			sess.servePoll(w, r)
+		case http.MethodPost:
+			sess.servePost(w, r)
+		default:
+			// The official server answers 500 here.
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeBadHandshakeMethod, "method "+r.Method))
+		return
+	}
+	if (transport == TransportWebSocket) != isUpgrade {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "transport handshake error"))
+		return
+	}
+	if s.closing.Load() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if cfg.allowRequest != nil {
+		if err := cfg.allowRequest(r); err != nil {
+			e := newRequestError(CodeForbidden, err.Error())
+			e.Message = err.Error()
+			s.refuse(w, r, isUpgrade, e)
+			return
+		}
+	}
+	if q.Get("EIO") != "4" {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeUnsupportedVersion, "EIO "+strconv.Quote(q.Get("EIO"))))
+		return
+	}
+	if isUpgrade {
+		s.handshakeWebSocket(w, r)
+	} else {
+		s.handshakePolling(w, r)
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, isUpgrade bool, e *RequestError) {
+	s.cfg.logger.Debug("engineio: request refused", "code", e.Code, "context", e.Context, "remote", r.RemoteAddr)
+	if h := s.hooks.OnConnectionError; h != nil {
+		h(r, e)
+	}
+	if isUpgrade {
+		writeUpgradeError(w, e)
+		return
+	}
+	s.cfg.cors.setHeaders(w.Header(), r)
+	writeRequestError(w, e)
+}
+
+func (s *Server) setCookie(h http.Header, sid string) {
+	if s.cfg.cookie == nil {
+		return
+	}
+	c := *s.cfg.cookie
+	c.Value = sid
+	if v := c.String(); v != "" {
+		h.Add("Set-Cookie", v)
+	}
+}
+
+func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
+	sess := s.newSession(r, TransportPolling, nil)
+	if sess == nil {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.cfg.cors.setHeaders(w.Header(), r)
+	s.setCookie(w.Header(), sess.id)
+	sess.servePoll(w, r)
+}
+
+func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
+	id := newSessionID()
+	var hdr http.Header
+	if s.cfg.cookie != nil {
+		hdr = make(http.Header)
+		s.setCookie(hdr, id)
+	}
+	ws, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{ResponseHeader: hdr, ReadLimit: s.cfg.maxBufferSize})
+	if err != nil {
+		s.cfg.logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	sess := s.newSessionWithID(id, r, TransportWebSocket, ws)
+	if sess == nil {
+		_ = ws.Close(websocket.StatusGoingAway, "")
+		return
+	}
+}
+
+// newSession registers a session, queues its open packet and hands it to
+// the Handler. ws is the connection of a session opened over WebSocket.
+func (s *Server) newSession(r *http.Request, transport string, ws *websocket.Conn) *Session {
+	return s.newSessionWithID(newSessionID(), r, transport, ws)
+}
+
+func (s *Server) newSessionWithID(id string, r *http.Request, transport string, ws *websocket.Conn) *Session {
+	sess := newSession(s, id, r, transport)
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return nil
+	}
+	s.sessions[id] = sess
+	s.mu.Unlock()
+
+	sess.mu.Lock()
+	sess.enqueueLocked(packet.Packet{Type: packet.Open, Data: sess.openPayload()})
+	sess.mu.Unlock()
+	h := s.handler.OpenSession(sess)
+	sess.start(h, ws)
+	return sess
+}
+
+func (s *Server) removeSession(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting new sessions, closes every open session (after
+// flushing what was queued for it) and waits until every goroutine the
+// server started has returned, or ctx ends. Pending long-polling requests
+// are answered. Call it before http.Server.Shutdown, which neither closes
+// WebSockets nor releases long-polls. It returns ErrServerClosed when the
+// server was already shut down.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.shutdown(ctx, true)
+}
+
+// Close closes every session at once, without flushing, and waits until
+// every goroutine the server started has returned.
+func (s *Server) Close() error {
+	return s.shutdown(context.Background(), false)
+}
+
+func (s *Server) shutdown(ctx context.Context, graceful bool) error {
+	first := false
+	s.closeOnce.Do(func() {
+		first = true
+		s.mu.Lock()
+		s.closing.Store(true)
+		close(s.done)
+		s.mu.Unlock()
+	})
+	s.mu.RLock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.RUnlock()
+	for _, sess := range sessions {
+		if graceful {
+			sess.Close()
+		} else {
+			sess.closeWith(ReasonForcedClose, nil)
+		}
+		sess.endLinger()
+	}
+	err := s.tasks.Wait(ctx)
+	if err == nil && !first {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// newSessionID returns 120 random bits, encoded in 20 URL-safe characters
+// like the ids of the official server.
+func newSessionID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a new random identifier of 120 bits in 20 URL-safe
+// characters, the format the official server uses for session and socket
+// ids.
+func NewID() string { return newSessionID() }
+
+// invalidHeaderValue reports whether v holds a character that is not
+// allowed in an HTTP header value (the check the official server applies to
+// the Origin header).
+func invalidHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}

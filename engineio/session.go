@@ -1,0 +1,452 @@
+package engineio
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/engineio/packet"
+	"github.com/socketio-go/socketio/internal/websocket"
+)
+
+type sessionState uint8
+
+// lingerTime is how long a session closed by its long-polling client stays
+// registered to answer a GET already on its way.
+const lingerTime = time.Second
+
+const (
+	stateOpen sessionState = iota
+	stateClosing
+	stateClosed
+)
+
+// Session is one Engine.IO connection (the "socket" of the official server):
+// a client identified by its session id, on a long-polling or WebSocket
+// transport, which may change once from polling to WebSocket.
+//
+// Concurrency: a session has one lock guarding its state and its write
+// queue. At most one goroutine writes to its WebSocket at a time; it is
+// started when packets are queued and exits when the queue is empty.
+// Handlers are never called with the lock held.
+type Session struct {
+	srv *Server
+	id  string
+	req *http.Request
+
+	handler   SessionHandler
+	deliverMu sync.Mutex // serialises HandleMessage
+
+	mu        sync.Mutex
+	state     sessionState
+	transport string
+	ws        *websocket.Conn // the WebSocket transport, once in use
+	queue     []packet.Packet // packets waiting to be written
+	spare     []packet.Packet // the writer's previous batch, reused
+	writing   bool            // a WebSocket writer goroutine is running
+
+	// long-polling
+	getActive  bool
+	postActive bool
+	wake       chan struct{} // wakes the pending GET; capacity 1
+	pollFinal  byte          // the packet the pending GET gets when the session closed
+	linger     bool          // closed by the client with no GET pending: answer one more GET
+
+	// upgrade to WebSocket
+	upgradeWS *websocket.Conn
+	probed    bool // the probe was answered: polling gets noops
+	upgraded  bool
+
+	// heartbeat: one timer per session, alternately waiting to send the next
+	// ping and waiting for the pong.
+	timer        *time.Timer
+	awaitingPong bool
+
+	// flush barriers (WebSocket): packets queued and written so far, and
+	// the channels waiting for a count to be written.
+	queued   uint64
+	written  uint64
+	flushers []flusher
+
+	closeReason CloseReason
+	closeCause  error
+	done        chan struct{}
+}
+
+type flusher struct {
+	target uint64
+	ch     chan struct{}
+}
+
+func newSession(srv *Server, id string, r *http.Request, transport string) *Session {
+	req := r.Clone(context.Background())
+	req.Body = http.NoBody
+	return &Session{
+		srv:       srv,
+		id:        id,
+		req:       req,
+		transport: transport,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Request returns the handshake request. Its body is empty and its context
+// is not tied to any connection. It must not be modified.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Transport returns the name of the transport in use: "polling" or
+// "websocket".
+func (s *Session) Transport() string { return s.transportName() }
+
+func (s *Session) transportName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// Done returns a channel closed when the session is closed.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// CloseReason returns why the session closed, or "" while it is open.
+func (s *Session) CloseReason() (CloseReason, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeReason, s.closeCause
+}
+
+func (s *Session) openPayload() []byte {
+	cfg := s.srv.cfg
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":`...)
+	b = appendJSONString(b, s.id)
+	b = append(b, `,"upgrades":[`...)
+	for i, u := range cfg.upgrades(s.transport) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, u)
+	}
+	b = append(b, `],"pingInterval":`...)
+	b = strconv.AppendInt(b, cfg.pingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, cfg.pingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, cfg.maxBufferSize, 10)
+	return append(b, '}')
+}
+
+// start installs the handler, arms the heartbeat and, for a session opened
+// over WebSocket, starts reading and writing.
+func (s *Session) start(h SessionHandler, ws *websocket.Conn) {
+	s.mu.Lock()
+	s.handler = h
+	s.timer = time.AfterFunc(s.srv.cfg.pingInterval, s.onTimer)
+	if ws != nil {
+		s.ws = ws
+		s.kickLocked()
+		s.srv.tasks.Go(func() { s.readLoop(ws) })
+	}
+	s.mu.Unlock()
+}
+
+// Send queues a message for the client. It never blocks. A volatile message
+// is dropped (without error) when the transport cannot take it right now. A
+// message that does not fit in the write queue closes the session with
+// ReasonTransportError and ErrSlowConsumer, and Send returns
+// ErrSlowConsumer. Send returns ErrSessionClosed after the session closed or
+// while it is closing.
+func (s *Session) Send(data []byte, binary, volatile bool) error {
+	return s.SendPackets([]packet.Packet{{Type: packet.Message, Binary: binary, Data: data}}, volatile)
+}
+
+// SendPackets queues several packets atomically: they are written in order,
+// with no other packet between them, or not at all. data slices are not
+// copied and must not be modified afterwards; the same slices may be given to
+// many sessions (a broadcast encodes once).
+func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrSessionClosed
+	}
+	if volatile && !s.writableLocked() {
+		s.mu.Unlock()
+		return nil
+	}
+	if len(s.queue)+len(pkts) > s.srv.cfg.writeQueueSize {
+		queued := len(s.queue)
+		after := s.closeLocked(ReasonTransportError, ErrSlowConsumer)
+		s.mu.Unlock()
+		// The sender may hold locks (a broadcast iterating a room): close
+		// on another goroutine so that the handler never runs under them.
+		s.srv.tasks.Go(after)
+		s.srv.cfg.logger.Warn("engineio: closing slow consumer", "sid", s.id, "queued", queued)
+		return ErrSlowConsumer
+	}
+	for _, p := range pkts {
+		s.enqueueLocked(p)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// writableLocked reports whether the transport can take a packet right now
+// (the condition under which a volatile packet is sent).
+func (s *Session) writableLocked() bool {
+	if s.ws != nil {
+		return !s.writing && len(s.queue) == 0
+	}
+	return s.getActive && !s.probed
+}
+
+// enqueueLocked appends p to the write queue, bypassing its limit, and makes
+// sure a writer will pick it up.
+func (s *Session) enqueueLocked(p packet.Packet) {
+	s.queue = append(s.queue, p)
+	s.queued++
+	s.kickLocked()
+}
+
+// Flush returns a channel closed once every packet queued so far was
+// written to the WebSocket, or the session closed. On long-polling, where a
+// packet waits for the client's next request, the channel is closed at
+// once.
+func (s *Session) Flush() <-chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws == nil || s.state == stateClosed || s.written >= s.queued {
+		close(ch)
+		return ch
+	}
+	s.flushers = append(s.flushers, flusher{target: s.queued, ch: ch})
+	return ch
+}
+
+// releaseFlushersLocked closes the flush channels whose packets were
+// written (all of them when the session is closed).
+func (s *Session) releaseFlushersLocked() {
+	if len(s.flushers) == 0 {
+		return
+	}
+	kept := s.flushers[:0]
+	for _, f := range s.flushers {
+		if s.state == stateClosed || f.target <= s.written {
+			close(f.ch)
+		} else {
+			kept = append(kept, f)
+		}
+	}
+	clear(s.flushers[len(kept):])
+	s.flushers = kept
+}
+
+// kickLocked starts the WebSocket writer or wakes the pending poll.
+func (s *Session) kickLocked() {
+	if s.ws != nil {
+		if !s.writing && (len(s.queue) > 0 || s.state == stateClosing) {
+			s.writing = true
+			ws := s.ws
+			s.srv.tasks.Go(func() { s.writeLoop(ws) })
+		}
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close closes the session after the packets already queued were written,
+// with reason "forced close". It does not wait.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosing
+	var abort *websocket.Conn
+	if s.upgradeWS != nil {
+		abort = s.upgradeWS
+		s.upgradeWS = nil
+		s.probed = false
+	}
+	if s.ws == nil {
+		// Long-polling: the pending (or next) GET carries the queued
+		// packets and the close packet. If none comes, give up after a
+		// while like the official server.
+		if s.timer != nil {
+			s.timer.Reset(s.srv.cfg.pingInterval + s.srv.cfg.pingTimeout)
+		}
+	}
+	s.kickLocked()
+	s.mu.Unlock()
+	if abort != nil {
+		_ = abort.CloseNow()
+	}
+}
+
+// endLinger unregisters a session kept registered after its close.
+func (s *Session) endLinger() {
+	s.mu.Lock()
+	linger := s.linger
+	s.linger = false
+	if linger {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+	if linger {
+		s.srv.removeSession(s)
+	}
+}
+
+// Abort closes the session at once, without flushing, with reason
+// "transport error" and the given cause.
+func (s *Session) Abort(cause error) {
+	s.closeWith(ReasonTransportError, cause)
+}
+
+// closeWith closes the session at once.
+func (s *Session) closeWith(reason CloseReason, cause error) {
+	s.mu.Lock()
+	after := s.closeLocked(reason, cause)
+	s.mu.Unlock()
+	after()
+}
+
+func noop() {}
+
+// closeLocked marks the session closed and releases its resources. It
+// returns what must run after s.mu is released: closing connections and
+// calling the handler.
+func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
+	if s.state == stateClosed {
+		return noop
+	}
+	graceful := s.state == stateClosing && reason == ReasonForcedClose
+	s.state = stateClosed
+	s.closeReason, s.closeCause = reason, cause
+	s.releaseFlushersLocked()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	close(s.done)
+	ws, upgradeWS := s.ws, s.upgradeWS
+	s.ws, s.upgradeWS = nil, nil
+	if !graceful {
+		clear(s.queue)
+		s.queue = s.queue[:0]
+	}
+	if reason == ReasonTransportClose {
+		s.pollFinal = '0' + byte(packet.Noop)
+	} else {
+		s.pollFinal = '0' + byte(packet.Close)
+	}
+	// A long-polling client that closes with a POST usually has a GET in
+	// flight, which may reach the server just after the POST: keep the
+	// session registered for a moment so that this GET gets its noop
+	// instead of an error.
+	s.linger = reason == ReasonTransportClose && ws == nil && !s.getActive && s.transport == TransportPolling && s.timer != nil
+	if s.linger {
+		s.timer.Reset(lingerTime)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	h := s.handler
+	linger := s.linger
+	return func() {
+		if !linger {
+			s.srv.removeSession(s)
+		}
+		if ws != nil {
+			if graceful {
+				_ = ws.Close(websocket.StatusNormalClosure, "")
+			} else {
+				_ = ws.CloseNow()
+			}
+		}
+		if upgradeWS != nil {
+			_ = upgradeWS.CloseNow()
+		}
+		if cause != nil {
+			s.srv.cfg.logger.Debug("engineio: session closed", "sid", s.id, "reason", string(reason), "cause", cause)
+		}
+		if h != nil {
+			h.HandleClose(reason, cause)
+		}
+	}
+}
+
+// onTimer drives the heartbeat and the close timeout of a closing polling
+// session.
+func (s *Session) onTimer() {
+	s.srv.tasks.Add()
+	defer s.srv.tasks.Done()
+	s.mu.Lock()
+	switch {
+	case s.state == stateClosing:
+		after := s.closeLocked(ReasonForcedClose, nil)
+		s.mu.Unlock()
+		after()
+	case s.state != stateOpen:
+		linger := s.linger
+		s.linger = false
+		s.mu.Unlock()
+		if linger {
+			s.srv.removeSession(s)
+		}
+	case s.awaitingPong:
+		after := s.closeLocked(ReasonPingTimeout, ErrPingTimeout)
+		s.mu.Unlock()
+		after()
+	default:
+		s.awaitingPong = true
+		s.timer.Reset(s.srv.cfg.pingTimeout)
+		s.enqueueLocked(packet.Packet{Type: packet.Ping})
+		s.mu.Unlock()
+	}
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if s.state == stateOpen && s.awaitingPong {
+		s.awaitingPong = false
+		s.timer.Reset(s.srv.cfg.pingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// handlePacket processes one packet received on the active transport. It
+// reports whether the transport should keep reading.
+func (s *Session) handlePacket(p packet.Packet) bool {
+	switch p.Type {
+	case packet.Pong:
+		s.onPong()
+	case packet.Ping:
+		s.closeWith(ReasonTransportError, ErrInvalidHeartbeat)
+		return false
+	case packet.Close:
+		s.closeWith(ReasonTransportClose, nil)
+		return false
+	case packet.Message:
+		s.deliverMu.Lock()
+		s.mu.Lock()
+		open := s.state == stateOpen
+		s.mu.Unlock()
+		if open {
+			s.handler.HandleMessage(p.Data, p.Binary)
+		}
+		s.deliverMu.Unlock()
+	}
+	// Open, Upgrade and Noop are ignored, as by the official server.
+	return true
+}

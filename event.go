@@ -1,0 +1,233 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/socketio-go/socketio/parser"
+)
+
+// Args are the arguments of an event or an acknowledgement. They stay in
+// their wire form (JSON, binary attachments aside) until decoded, so that
+// arguments passed on unchanged (Raw, or an Args given to Emit) come out
+// byte for byte as they came in.
+type Args struct {
+	elems [][]byte // the raw JSON elements, placeholders included
+	atts  [][]byte
+}
+
+func newArgs(data []byte, atts [][]byte) (Args, error) {
+	elems, err := parser.SplitArray(nil, data)
+	if err != nil {
+		return Args{}, err
+	}
+	return Args{elems: elems, atts: atts}, nil
+}
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return len(a.elems) }
+
+// Raw returns argument i as raw JSON. Binary values appear as placeholder
+// objects {"_placeholder":true,"num":N}; see Attachments.
+func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.elems[i]) }
+
+// Attachments returns the binary attachments the placeholders refer to.
+func (a Args) Attachments() [][]byte { return a.atts }
+
+// Decode decodes the arguments, in order, into the values dst points to:
+// dst[0] gets the first argument, dst[1] the second, and so on. A nil entry
+// skips its argument; extra arguments are ignored. Binary attachments
+// decode into []byte (at any depth, also inside structs), and into []byte
+// values of any-typed destinations. Decoding follows encoding/json
+// otherwise.
+//
+// Errors: ErrInvalidArgs (wrapped) when there are fewer arguments than
+// dst entries, or an argument does not fit its destination; the
+// encoding/json error stays reachable with errors.As.
+func (a Args) Decode(dst ...any) error {
+	if len(dst) > len(a.elems) {
+		return fmt.Errorf("%w: got %d arguments, want %d", ErrInvalidArgs, len(a.elems), len(dst))
+	}
+	for i, d := range dst {
+		if d == nil {
+			continue
+		}
+		if err := parser.DecodeValue(a.elems[i], a.atts, d); err != nil {
+			return fmt.Errorf("%w: argument %d: %w", ErrInvalidArgs, i, err)
+		}
+	}
+	return nil
+}
+
+// Spread returns the arguments as values for Emit, Ack or a broadcast, so
+// that they are sent again exactly as they were received, binary
+// attachments included: s.Emit("echo", e.Args().Spread()...).
+func (a Args) Spread() []any {
+	out := make([]any, len(a.elems))
+	for i, el := range a.elems {
+		out[i] = parser.RawValue{JSON: el, Attachments: a.atts}
+	}
+	return out
+}
+
+// MarshalJSON returns the arguments as a JSON array. Binary attachments
+// appear as placeholders.
+func (a Args) MarshalJSON() ([]byte, error) {
+	n := 2
+	for _, el := range a.elems {
+		n += len(el) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, el := range a.elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, el...)
+	}
+	return append(b, ']'), nil
+}
+
+// Event is one event received from a client.
+type Event struct {
+	socket *Socket
+	name   string
+	args   Args
+	ackID  int64
+	acked  atomic.Bool
+}
+
+func newEvent(s *Socket, p *parser.Packet) (*Event, error) {
+	elems, err := parser.SplitArray(nil, p.Data)
+	if err != nil {
+		return nil, err
+	}
+	if len(elems) == 0 {
+		return nil, fmt.Errorf("%w: empty event", parser.ErrInvalidPacket)
+	}
+	name, err := parser.EventName(p.Data)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{
+		socket: s,
+		name:   name,
+		args:   Args{elems: elems[1:], atts: p.Attachments},
+		ackID:  p.ID,
+	}, nil
+}
+
+// Name returns the event name.
+func (e *Event) Name() string { return e.name }
+
+// Socket returns the socket that received the event.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// Args returns the event's arguments (the name excluded).
+func (e *Event) Args() Args { return e.args }
+
+// Decode decodes the arguments into dst. See Args.Decode.
+func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
+
+// Context returns a context cancelled when the socket disconnects.
+func (e *Event) Context() context.Context { return e.socket.ctx }
+
+// HasAck reports whether the client asked for an acknowledgement.
+func (e *Event) HasAck() bool { return e.ackID != parser.NoID }
+
+// Ack acknowledges the event with args, encoded like Emit's. To answer
+// with the event's own arguments, byte for byte, use
+// e.Ack(e.Args().Spread()...).
+//
+// Errors: ErrNoAck if the client asked for no acknowledgement,
+// ErrAlreadyAcked on a second call, an encoding error, ErrDisconnected.
+func (e *Event) Ack(args ...any) error {
+	if !e.HasAck() {
+		return ErrNoAck
+	}
+	if !e.acked.CompareAndSwap(false, true) {
+		return ErrAlreadyAcked
+	}
+	s := e.socket
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p, err := s.nsp.newPacket(parser.Ack, "", args)
+	if err != nil {
+		return err
+	}
+	p.ID = e.ackID
+	return s.conn.writePacket(p, false)
+}
+
+// ackError is the payload of an acknowledgement that reports an error from
+// a typed handler: {"error":"<message>"}.
+type ackError struct {
+	Error string `json:"error"`
+}
+
+// typedFail reports a typed handler's failure: to the OnError handlers and,
+// when the client asked for an acknowledgement, to the client as
+// {"error":"<message>"}.
+func typedFail(e *Event, err error) {
+	e.socket.callErrorHandlers(fmt.Errorf("socketio: event %q: %w", e.name, err))
+	if e.HasAck() {
+		_ = e.Ack(ackError{Error: err.Error()})
+	}
+}
+
+// Handle returns an EventHandler that decodes the first argument into a T
+// and calls fn. If the argument does not fit T, fn is not called: the error
+// (wrapping ErrInvalidArgs) goes to the socket's OnError handlers and, if
+// the client asked for an acknowledgement, the client receives
+// {"error":"<message>"} as its argument.
+func Handle[T any](fn func(s *Socket, v T)) EventHandler {
+	return func(e *Event) {
+		var v T
+		if err := e.args.Decode(&v); err != nil {
+			typedFail(e, err)
+			return
+		}
+		fn(e.socket, v)
+	}
+}
+
+// Handle2 is Handle for events with two arguments.
+func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
+	return func(e *Event) {
+		var a A
+		var b B
+		if err := e.args.Decode(&a, &b); err != nil {
+			typedFail(e, err)
+			return
+		}
+		fn(e.socket, a, b)
+	}
+}
+
+// HandleAck returns an EventHandler for an event with one argument that
+// expects an acknowledgement: fn's result is the acknowledgement's
+// argument. If fn returns an error, or the argument does not fit Req, the
+// client receives {"error":"<message>"} instead and the error goes to the
+// socket's OnError handlers. ctx is cancelled when the socket disconnects.
+func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (Resp, error)) EventHandler {
+	return func(e *Event) {
+		var req Req
+		if err := e.args.Decode(&req); err != nil {
+			typedFail(e, err)
+			return
+		}
+		resp, err := fn(e.socket.ctx, e.socket, req)
+		if err != nil {
+			typedFail(e, err)
+			return
+		}
+		if e.HasAck() {
+			if err := e.Ack(resp); err != nil {
+				e.socket.callErrorHandlers(fmt.Errorf("socketio: event %q: ack: %w", e.name, err))
+			}
+		}
+	}
+}

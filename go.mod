@@ -1,0 +1,3 @@
+module github.com/socketio-go/socketio
+
+go 1.26

@@ -1,0 +1,74 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzReadFrames feeds arbitrary bytes as the client's stream into a server
+// Conn and checks that reading never panics or hangs, respects the read
+// limit and allocates a bounded amount of memory.
+func FuzzReadFrames(f *testing.F) {
+	masked := func(fr rawFrame) []byte { fr.masked = true; return encodeFrame(fr) }
+	seeds := [][]byte{
+		nil,
+		masked(rawFrame{fin: true, op: opText, payload: []byte("hello")}),
+		masked(rawFrame{fin: true, op: opBinary, payload: bytes.Repeat([]byte{0xAB}, 300)}),
+		append(append(
+			masked(rawFrame{op: opText, payload: []byte("frag")}),
+			masked(rawFrame{fin: true, op: opPing, payload: []byte("p")})...),
+			masked(rawFrame{fin: true, op: opContinuation, payload: []byte("ment")})...),
+		masked(rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xe8, 'o', 'k'}}),
+		masked(rawFrame{fin: true, op: opText, payload: []byte{0xff, 0xfe}}),
+		encodeFrame(rawFrame{fin: true, op: opText, payload: []byte("unmasked")}),
+		// Declares a huge payload that must not be allocated.
+		{0x82, 0xff, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4},
+		{0x82, 0xfe, 0xff, 0xff, 1, 2, 3, 4, 5},
+		// Many empty continuation frames.
+		bytes.Repeat(masked(rawFrame{op: opContinuation}), 20),
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	const limit = 1024
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		allocBefore := ms.TotalAlloc
+
+		c := newConn(&memConn{r: bytes.NewReader(data), w: io.Discard}, false, nil, limit)
+		var err error
+		for messages := 0; ; messages++ {
+			if messages > len(data) {
+				t.Fatalf("read %d messages from %d bytes", messages, len(data))
+			}
+			var typ MessageType
+			var msg []byte
+			typ, msg, err = c.ReadMessage()
+			if err != nil {
+				break
+			}
+			if len(msg) > limit {
+				t.Fatalf("message of %d bytes exceeds the limit", len(msg))
+			}
+			if typ == TextMessage && !utf8.Valid(msg) {
+				t.Fatalf("invalid UTF-8 text message %q", msg)
+			}
+		}
+		if _, _, err := c.ReadMessage(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("ReadMessage after %v = %v, want ErrClosed", err, err)
+		}
+
+		runtime.ReadMemStats(&ms)
+		// Messages are at most limit bytes and reassembly at most doubles
+		// that; everything else is small per frame. The constant absorbs
+		// pool refills and test bookkeeping.
+		if alloc, bound := ms.TotalAlloc-allocBefore, uint64(4*limit+64*len(data)+256<<10); alloc > bound {
+			t.Fatalf("allocated %d bytes for %d input bytes, want <= %d", alloc, len(data), bound)
+		}
+	})
+}

@@ -1,0 +1,393 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/parser"
+)
+
+// connectPacing is the pause between writing a CONNECT packet and running
+// the connection handlers.
+const connectPacing = time.Millisecond
+
+// Middleware runs when a socket connects to a namespace, before the
+// connection handlers. Returning an error refuses the connection: the
+// client gets a connect_error with the error's message (and, for a
+// *ConnectError, its Data). ctx is cancelled if the client goes away
+// meanwhile.
+type Middleware func(ctx context.Context, s *Socket) error
+
+// Namespace is a communication channel multiplexed on the connections of a
+// server ("/" is the main one). Sockets connect to namespaces; broadcasts
+// and rooms are per namespace.
+type Namespace struct {
+	srv     *Server
+	name    string
+	adapter adapter.Adapter
+	parent  *ParentNamespace
+	ackIDs  atomic.Int64
+
+	mu           sync.RWMutex
+	sockets      map[string]*Socket // connected sockets by id
+	middlewares  []Middleware
+	onConnection []func(*Socket)
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	n := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
+	n.adapter = srv.adapterFactory(nsHost{n})
+	if err := n.adapter.Init(context.Background()); err != nil {
+		srv.logger.Error("socketio: adapter init failed", "nsp", name, "err", err)
+	}
+	return n
+}
+
+// Name returns the namespace name, such as "/" or "/chat".
+func (n *Namespace) Name() string { return n.name }
+
+// Server returns the server of the namespace.
+func (n *Namespace) Server() *Server { return n.srv }
+
+// Adapter returns the adapter of the namespace.
+func (n *Namespace) Adapter() adapter.Adapter { return n.adapter }
+
+// Use adds a connection middleware. Middlewares run in the order they were
+// added, on the connecting socket's own goroutine, for every connection
+// attempt after the call.
+func (n *Namespace) Use(mw Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, mw)
+	n.mu.Unlock()
+}
+
+// OnConnection adds a handler called for every socket that connects to the
+// namespace, after the middlewares accepted it and the client was told.
+// The handlers of a socket run before any of its events is dispatched,
+// which makes them the place to register event handlers.
+func (n *Namespace) OnConnection(fn func(*Socket)) {
+	n.mu.Lock()
+	n.onConnection = append(n.onConnection, fn)
+	n.mu.Unlock()
+}
+
+// Sockets returns the sockets connected to this namespace on this server.
+func (n *Namespace) Sockets() []*Socket { return n.localSockets() }
+
+// Socket returns the connected local socket with this id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+func (n *Namespace) localSockets() []*Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	socks := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		socks = append(socks, s)
+	}
+	return socks
+}
+
+func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
+
+func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
+	var mws []Middleware
+	var onConn []func(*Socket)
+	if n.parent != nil {
+		mws, onConn = n.parent.p.handlers()
+	}
+	n.mu.RLock()
+	mws = append(mws, n.middlewares...)
+	onConn = append(onConn, n.onConnection...)
+	n.mu.RUnlock()
+	return mws, onConn
+}
+
+// connect runs the middlewares for s and, if they accept it, connects it:
+// the client gets its CONNECT packet, then the connection handlers run.
+func (n *Namespace) connect(s *Socket) {
+	s.dispatcher.pushForce(func() {
+		mws, onConn := n.handlers()
+		for _, mw := range mws {
+			if err := mw(s.ctx, s); err != nil {
+				if s.ctx.Err() != nil {
+					return
+				}
+				data, perr := connectErrorPayload(err)
+				if perr != nil {
+					n.srv.logger.Error("socketio: cannot encode connect error", "err", perr)
+					data = []byte(`{"message":"connect error"}`)
+				}
+				s.conn.remove(s)
+				s.markClosed()
+				_ = s.conn.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name, ID: parser.NoID, Data: data}, false)
+				return
+			}
+		}
+		if !s.markConnected() {
+			return
+		}
+		body := appendConnectPayload(make([]byte, 0, 32), s.id)
+		if err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false); err != nil {
+			s.onClose(ReasonTransportClose, err)
+			return
+		}
+		// Like the official server, let the CONNECT packet go out on its
+		// own, before what the connection handlers emit: some clients (the
+		// Node "ws" package used by the protocol test suites) hand two
+		// frames read together to the application before it can react to
+		// the first.
+		select {
+		case <-s.conn.sess.Flush():
+			pace := time.NewTimer(connectPacing)
+			select {
+			case <-pace.C:
+			case <-s.ctx.Done():
+				pace.Stop()
+			}
+		case <-s.ctx.Done():
+		}
+		n.mu.Lock()
+		n.sockets[s.id] = s
+		n.mu.Unlock()
+		n.adapter.AddAll(s.id, []string{s.id})
+		if !s.Connected() {
+			// Disconnected meanwhile: onClose may have run before the
+			// socket was registered.
+			n.remove(s)
+			return
+		}
+		s.conn.connected()
+		for _, fn := range onConn {
+			if !s.Connected() {
+				return
+			}
+			fn(s)
+		}
+	})
+}
+
+func appendConnectPayload(b []byte, sid string) []byte {
+	b = append(b, `{"sid":"`...)
+	b = append(b, sid...) // ids are URL-safe base64: nothing to escape
+	return append(b, `"}`...)
+}
+
+// remove forgets a disconnected socket.
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+	n.adapter.DelAll(s.id)
+}
+
+// newEventPacket encodes an EVENT packet [event, args...].
+func (n *Namespace) newEventPacket(event string, args []any) (*parser.Packet, error) {
+	if parser.IsReservedEvent(event) {
+		return nil, ErrReservedEvent
+	}
+	return n.newPacket(parser.Event, event, args)
+}
+
+func (n *Namespace) newPacket(t parser.Type, event string, args []any) (*parser.Packet, error) {
+	p := &parser.Packet{Type: t, Namespace: n.name, ID: parser.NoID}
+	var (
+		data []byte
+		err  error
+	)
+	if t == parser.Event {
+		values := make([]any, 0, len(args)+1)
+		values = append(values, event)
+		values = append(values, args...)
+		data, err = parser.AppendArray(nil, &p.Attachments, values...)
+	} else {
+		data, err = parser.AppendArray(nil, &p.Attachments, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Data = data
+	return p, nil
+}
+
+// Operators.
+
+func (n *Namespace) operator() *BroadcastOperator { return &BroadcastOperator{nsp: n} }
+
+// To selects the sockets in any of rooms for a broadcast.
+func (n *Namespace) To(rooms ...string) *BroadcastOperator { return n.operator().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) *BroadcastOperator { return n.operator().In(rooms...) }
+
+// Except excludes the sockets in any of rooms from a broadcast.
+func (n *Namespace) Except(rooms ...string) *BroadcastOperator { return n.operator().Except(rooms...) }
+
+// Local restricts a broadcast to the sockets of this server.
+func (n *Namespace) Local() *BroadcastOperator { return n.operator().Local() }
+
+// Volatile marks a broadcast as droppable for sockets that cannot take it
+// right now.
+func (n *Namespace) Volatile() *BroadcastOperator { return n.operator().Volatile() }
+
+// Compress sets the compress flag of a broadcast (kept for API parity; the
+// server does not compress).
+func (n *Namespace) Compress(compress bool) *BroadcastOperator {
+	return n.operator().Compress(compress)
+}
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.operator().Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket of the namespace and collects
+// their acknowledgements. See BroadcastOperator.EmitWithAck.
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return n.operator().EmitWithAck(ctx, event, args...)
+}
+
+// FetchSockets describes every socket of the namespace.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return n.operator().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the namespace join rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) error { return n.operator().SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the namespace leave rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) error { return n.operator().SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the namespace.
+func (n *Namespace) DisconnectSockets(close bool) error {
+	return n.operator().DisconnectSockets(close)
+}
+
+// nsHost is the adapter.Namespace view of a Namespace. It is a separate
+// type so that its methods do not clutter the Namespace API.
+type nsHost struct{ n *Namespace }
+
+func (h nsHost) Name() string { return h.n.name }
+
+func (h nsHost) Deliver(p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID]) {
+	pkts := encodePacket(p)
+	n := h.n
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for id := range ids {
+		if s := n.sockets[id]; s != nil {
+			_ = s.conn.send(pkts, flags.Volatile)
+		}
+	}
+}
+
+func (h nsHost) DeliverWithAck(p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID], onAck func(adapter.AckResponse)) int {
+	n := h.n
+	p.ID = n.nextAckID()
+	pkts := encodePacket(p)
+	count := 0
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for id := range ids {
+		s := n.sockets[id]
+		if s == nil {
+			continue
+		}
+		sid := s.id
+		ok := s.registerAck(p.ID, func(r ackResult) {
+			data, _ := r.args.MarshalJSON()
+			onAck(adapter.AckResponse{Socket: sid, Data: data, Attachments: r.args.atts, Err: r.err})
+		})
+		if !ok {
+			continue
+		}
+		if err := s.conn.send(pkts, flags.Volatile); err != nil {
+			s.unregisterAck(p.ID)
+			continue
+		}
+		count++
+	}
+	return count
+}
+
+func (h nsHost) SocketInfo(id adapter.SocketID) (adapter.SocketInfo, bool) {
+	s := h.n.Socket(id)
+	if s == nil {
+		return adapter.SocketInfo{}, false
+	}
+	return adapter.SocketInfo{ID: s.id, Rooms: s.Rooms(), Handshake: s.handshake, Data: s.Data()}, true
+}
+
+func (h nsHost) Disconnect(id adapter.SocketID, close bool) {
+	if s := h.n.Socket(id); s != nil {
+		s.Disconnect(close)
+	}
+}
+
+// ParentNamespace groups the dynamic namespaces created by Server.OfFunc
+// or Server.OfRegexp: its middlewares and connection handlers apply to each
+// of them, and Emit reaches them all.
+type ParentNamespace struct {
+	p *parentNamespace
+	s *Server
+}
+
+type parentNamespace struct {
+	*ParentNamespace
+	match func(name string, auth []byte) bool
+
+	mu           sync.RWMutex
+	middlewares  []Middleware
+	onConnection []func(*Socket)
+}
+
+func (p *parentNamespace) handlers() ([]Middleware, []func(*Socket)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(p.middlewares), slices.Clone(p.onConnection)
+}
+
+// Use adds a connection middleware to every child namespace.
+func (pn *ParentNamespace) Use(mw Middleware) {
+	pn.p.mu.Lock()
+	pn.p.middlewares = append(pn.p.middlewares, mw)
+	pn.p.mu.Unlock()
+}
+
+// OnConnection adds a connection handler to every child namespace.
+func (pn *ParentNamespace) OnConnection(fn func(*Socket)) {
+	pn.p.mu.Lock()
+	pn.p.onConnection = append(pn.p.onConnection, fn)
+	pn.p.mu.Unlock()
+}
+
+// Children returns the namespaces created so far by this parent.
+func (pn *ParentNamespace) Children() []*Namespace {
+	pn.s.mu.RLock()
+	defer pn.s.mu.RUnlock()
+	var out []*Namespace
+	for _, n := range pn.s.nsps {
+		if n.parent == pn {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Emit sends an event to every socket of every child namespace.
+func (pn *ParentNamespace) Emit(event string, args ...any) error {
+	var errs []error
+	for _, n := range pn.Children() {
+		errs = append(errs, n.Emit(event, args...))
+	}
+	return errors.Join(errs...)
+}

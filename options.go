@@ -1,0 +1,100 @@
+package socketio
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/engineio"
+)
+
+// Default option values, the same as the official socket.io 4.x server.
+const (
+	DefaultPath           = "/socket.io/"
+	DefaultConnectTimeout = 45 * time.Second
+	DefaultMaxAttachments = 10
+	DefaultEventQueueSize = 1024
+)
+
+// CORSOptions is the cross-origin policy of the server; see
+// engineio.CORSOptions.
+type CORSOptions = engineio.CORSOptions
+
+// Options configures a [Server]. The zero value of every field selects the
+// default of the official socket.io 4.x server; a nil *Options selects every
+// default. NewServer copies the options: later changes have no effect, and
+// an invalid value makes NewServer panic.
+type Options struct {
+	// Path is where ListenAndServe mounts the server. Zero means
+	// "/socket.io/". When you mount the Server on your own mux, use the
+	// same path in the client.
+	Path string
+	// PingInterval is the time between two pings. Zero means 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a pong before it
+	// closes the connection with "ping timeout". Zero means 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds an upgrade from long-polling to WebSocket.
+	// Zero means 10s.
+	UpgradeTimeout time.Duration
+	// MaxHTTPBufferSize is the largest message (WebSocket) or request body
+	// (long-polling) a client may send, in bytes. Zero means 1e6. A larger
+	// WebSocket message closes the connection (close code 1009); a larger
+	// POST is answered 413; both close the connection with
+	// "transport error".
+	MaxHTTPBufferSize int64
+	// Transports lists the allowed transports, "polling" and/or
+	// "websocket". Nil means both.
+	Transports []string
+	// DisableUpgrades forbids upgrading from long-polling to WebSocket.
+	DisableUpgrades bool
+	// AllowRequest, if set, accepts or refuses each handshake request: a
+	// non-nil error refuses it with HTTP 403 and the error's text.
+	AllowRequest func(r *http.Request) error
+	// Cookie, if set, is the template of a cookie holding the Engine.IO
+	// session id, set on the handshake response. See engineio.Options.
+	Cookie *http.Cookie
+	// CORS is the cross-origin policy. Nil means that browser pages of
+	// other origins cannot connect (neither by long-polling nor by
+	// WebSocket); clients that send no Origin header always can.
+	CORS *CORSOptions
+	// ConnectTimeout closes a connection that has not joined any namespace
+	// within this delay. Zero means 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments is the maximum number of binary attachments of one
+	// incoming packet. Zero means 10. A packet with more closes the
+	// connection.
+	MaxAttachments int
+	// WriteQueueSize is the maximum number of packets waiting to be sent to
+	// one connection. When it is full, volatile packets are dropped and any
+	// other packet closes the connection with "transport error" (a slow
+	// consumer). Zero means 4096.
+	WriteQueueSize int
+	// EventQueueSize is the maximum number of received events waiting for
+	// their handlers on one socket. A client that sends more events than
+	// its handlers can process is disconnected with "transport error".
+	// Zero means 1024.
+	EventQueueSize int
+	// Adapter creates the adapter of each namespace. Nil means the
+	// in-memory, single-server adapter.
+	Adapter adapter.Factory
+	// Logger receives diagnostics. Nil means no logging.
+	Logger *slog.Logger
+}
+
+func (o *Options) engineOptions() *engineio.Options {
+	return &engineio.Options{
+		PingInterval:      o.PingInterval,
+		PingTimeout:       o.PingTimeout,
+		UpgradeTimeout:    o.UpgradeTimeout,
+		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
+		Transports:        o.Transports,
+		DisableUpgrades:   o.DisableUpgrades,
+		AllowRequest:      o.AllowRequest,
+		Cookie:            o.Cookie,
+		CORS:              o.CORS,
+		WriteQueueSize:    o.WriteQueueSize,
+		Logger:            o.Logger,
+	}
+}

@@ -1,0 +1,306 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/internal/tasks"
+)
+
+// Server is a Socket.IO v4 server (protocol v5 on Engine.IO v4). It is an
+// http.Handler: mount it at the path your clients use, "/socket.io/" by
+// default.
+//
+// The methods that emit, join or broadcast act on the main namespace "/";
+// use Of for the others. All methods are safe for concurrent use.
+type Server struct {
+	opts           Options
+	engine         *engineio.Server
+	logger         *slog.Logger
+	adapterFactory adapter.Factory
+	connectTimeout time.Duration
+	maxAttachments int
+	eventQueueSize int
+
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace
+	parents []*parentNamespace
+
+	tasks      tasks.Group
+	shutdownMu sync.Mutex
+	closed     bool
+	httpSrv    *http.Server
+}
+
+// NewServer returns a server. A nil opts selects the defaults of the
+// official server. It panics if opts holds an invalid value.
+func NewServer(opts *Options) *Server {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{opts: *opts}
+	s.opts.Transports = append([]string(nil), opts.Transports...)
+	if opts.Transports == nil {
+		s.opts.Transports = nil
+	}
+	if s.opts.Path == "" {
+		s.opts.Path = DefaultPath
+	}
+	s.logger = opts.Logger
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.adapterFactory = opts.Adapter
+	if s.adapterFactory == nil {
+		s.adapterFactory = adapter.NewInMemory
+	}
+	s.connectTimeout = opts.ConnectTimeout
+	if s.connectTimeout == 0 {
+		s.connectTimeout = DefaultConnectTimeout
+	}
+	s.maxAttachments = opts.MaxAttachments
+	if s.maxAttachments == 0 {
+		s.maxAttachments = DefaultMaxAttachments
+	}
+	s.eventQueueSize = opts.EventQueueSize
+	if s.eventQueueSize == 0 {
+		s.eventQueueSize = DefaultEventQueueSize
+	}
+	if s.connectTimeout < 0 || s.maxAttachments < 0 || s.eventQueueSize < 0 {
+		panic("socketio: negative value in Options")
+	}
+	s.nsps = make(map[string]*Namespace)
+	s.engine = engineio.NewServer(s.opts.engineOptions(), engineHandler{s})
+	s.Of("/")
+	return s
+}
+
+// engineHandler receives the Engine.IO sessions of a Server.
+type engineHandler struct{ s *Server }
+
+func (h engineHandler) OpenSession(sess *engineio.Session) engineio.SessionHandler {
+	return newConn(h.s, sess)
+}
+
+// ServeHTTP serves the Engine.IO and Socket.IO protocols.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.engine.ServeHTTP(w, r)
+}
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Of returns the namespace with the given name ("/" is the main one),
+// creating it if needed. A name without a leading slash gets one.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.RLock()
+	nsp := s.nsps[name]
+	s.mu.RUnlock()
+	if nsp != nil {
+		return nsp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if nsp = s.nsps[name]; nsp == nil {
+		nsp = newNamespace(s, name)
+		s.nsps[name] = nsp
+	}
+	return nsp
+}
+
+// OfFunc declares dynamic namespaces: when a client connects to a namespace
+// that does not exist yet, match is asked whether to create it (auth is the
+// raw CONNECT payload, "{}" when there is none). The returned
+// ParentNamespace applies its middlewares and handlers to every namespace
+// it creates.
+func (s *Server) OfFunc(match func(name string, auth []byte) bool) *ParentNamespace {
+	p := &parentNamespace{match: match}
+	p.ParentNamespace = &ParentNamespace{p: p, s: s}
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p.ParentNamespace
+}
+
+// OfRegexp declares dynamic namespaces whose names match re. See OfFunc.
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(func(name string, _ []byte) bool { return re.MatchString(name) })
+}
+
+// lookupNamespace finds or, through a parent namespace, creates the
+// namespace name. It returns nil if there is none.
+func (s *Server) lookupNamespace(name string, auth []byte) *Namespace {
+	s.mu.RLock()
+	nsp := s.nsps[name]
+	parents := s.parents
+	s.mu.RUnlock()
+	if nsp != nil {
+		return nsp
+	}
+	for _, p := range parents {
+		if !p.match(name, auth) {
+			continue
+		}
+		s.mu.Lock()
+		if nsp = s.nsps[name]; nsp == nil {
+			nsp = newNamespace(s, name)
+			nsp.parent = p.ParentNamespace
+			s.nsps[name] = nsp
+		}
+		s.mu.Unlock()
+		return nsp
+	}
+	return nil
+}
+
+// Main namespace shortcuts.
+
+// Use adds a connection middleware to the main namespace. See
+// Namespace.Use.
+func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+
+// OnConnection adds a connection handler to the main namespace. See
+// Namespace.OnConnection.
+func (s *Server) OnConnection(fn func(*Socket)) { s.Of("/").OnConnection(fn) }
+
+// Emit sends an event to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
+
+// To selects the sockets of the main namespace in the given rooms.
+func (s *Server) To(rooms ...string) *BroadcastOperator { return s.Of("/").To(rooms...) }
+
+// In is To.
+func (s *Server) In(rooms ...string) *BroadcastOperator { return s.Of("/").In(rooms...) }
+
+// Except selects the sockets of the main namespace not in the given rooms.
+func (s *Server) Except(rooms ...string) *BroadcastOperator { return s.Of("/").Except(rooms...) }
+
+// Local restricts a broadcast to the sockets connected to this server.
+func (s *Server) Local() *BroadcastOperator { return s.Of("/").Local() }
+
+// Volatile marks a broadcast as droppable for sockets that cannot take it
+// right now.
+func (s *Server) Volatile() *BroadcastOperator { return s.Of("/").Volatile() }
+
+// FetchSockets describes the sockets of the main namespace.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.Of("/").FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(rooms ...string) error { return s.Of("/").SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(rooms ...string) error { return s.Of("/").SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(close bool) error { return s.Of("/").DisconnectSockets(close) }
+
+// ListenAndServe listens on the TCP address addr and serves the Socket.IO
+// server at Options.Path until Shutdown or Close is called, then returns
+// ErrServerClosed. For anything more (TLS, other routes, timeouts), mount
+// the Server on your own http.Server instead.
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve is ListenAndServe on an existing listener.
+func (s *Server) Serve(ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle(s.opts.Path, s)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.shutdownMu.Lock()
+	if s.closed {
+		s.shutdownMu.Unlock()
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	s.httpSrv = hs
+	s.shutdownMu.Unlock()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops the server gracefully: it refuses new connections,
+// disconnects every socket with "server shutting down", flushes what was
+// queued for each connection, answers pending long-polls, closes the
+// WebSockets, closes the adapters, and waits until every goroutine the
+// server started (handlers included) has returned, or ctx ends.
+//
+// When the Server is mounted on your own http.Server, call Shutdown first,
+// then http.Server.Shutdown: the latter neither closes WebSockets nor
+// releases long-polls. It returns ErrServerClosed if the server was already
+// shut down.
+func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
+
+// Close is Shutdown without the grace: connections are closed at once,
+// without flushing. It still waits for the server's goroutines to return.
+func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
+
+func (s *Server) shutdown(ctx context.Context, graceful bool) error {
+	s.shutdownMu.Lock()
+	already := s.closed
+	s.closed = true
+	hs := s.httpSrv
+	s.shutdownMu.Unlock()
+	if already {
+		return ErrServerClosed
+	}
+	s.mu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, nsp := range s.nsps {
+		nsps = append(nsps, nsp)
+	}
+	s.mu.RUnlock()
+	for _, nsp := range nsps {
+		for _, sock := range nsp.localSockets() {
+			sock.onClose(ReasonServerShuttingDown, nil)
+		}
+	}
+	var err error
+	if graceful {
+		err = s.engine.Shutdown(ctx)
+	} else {
+		err = s.engine.Close()
+	}
+	for _, nsp := range nsps {
+		if cerr := nsp.adapter.Close(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if hs != nil {
+		if graceful {
+			if herr := hs.Shutdown(ctx); herr != nil && err == nil {
+				err = herr
+			}
+		} else {
+			_ = hs.Close()
+		}
+	}
+	if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
+		err = werr
+	}
+	if errors.Is(err, engineio.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,567 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/parser"
+)
+
+// Handshake describes the request that opened a socket's connection and
+// the authentication payload of its CONNECT packet.
+type Handshake = adapter.Handshake
+
+type socketState uint8
+
+const (
+	socketConnecting socketState = iota
+	socketConnected
+	socketClosed
+)
+
+// EventHandler handles one received event.
+type EventHandler func(e *Event)
+
+type handlerEntry[F any] struct {
+	id uint64
+	fn F
+}
+
+// ackResult is the outcome of an acknowledgement: its arguments or an
+// error (ErrDisconnected).
+type ackResult struct {
+	args Args
+	err  error
+}
+
+// Socket is the server side of one client's connection to one namespace.
+//
+// Event handlers, middlewares and the connection and disconnection
+// handlers of a socket run one at a time, in the order their packets
+// arrived, on a goroutine of the socket's own; different sockets run in
+// parallel. Every method is safe for concurrent use.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	conn      *conn
+	handshake *Handshake
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	dispatcher dispatcher
+
+	mu              sync.Mutex
+	state           socketState
+	nextHandler     uint64
+	handlers        map[string][]handlerEntry[EventHandler]
+	anyHandlers     []handlerEntry[EventHandler]
+	outgoing        []handlerEntry[func(event string, args []any)]
+	onDisconnect    []handlerEntry[func(DisconnectReason)]
+	onDisconnecting []handlerEntry[func(DisconnectReason)]
+	onError         []handlerEntry[func(error)]
+	middlewares     []func(*Event) error
+	acks            map[int64]func(ackResult)
+	data            any
+	closedRooms     []string
+}
+
+func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
+	s := &Socket{
+		id:   engineio.NewID(),
+		nsp:  nsp,
+		conn: c,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.handshake = buildHandshake(c, auth)
+	s.dispatcher = dispatcher{limit: nsp.srv.eventQueueSize, srv: nsp.srv, onPanic: s.onPanic}
+	return s
+}
+
+func buildHandshake(c *conn, auth []byte) *Handshake {
+	r := c.sess.Request()
+	now := time.Now()
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	h := &Handshake{
+		Headers: r.Header,
+		Time:    now,
+		Address: addr,
+		XDomain: r.Header.Get("Origin") != "",
+		Secure:  r.TLS != nil,
+		Issued:  now.UnixMilli(),
+		URL:     r.RequestURI,
+		Query:   r.URL.Query(),
+		RawAuth: auth,
+	}
+	_ = json.Unmarshal(auth, &h.Auth)
+	return h
+}
+
+// ID returns the socket id, which is also the name of the socket's own
+// room. It is not the Engine.IO session id.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the namespace of the socket.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake describes the connection request and the CONNECT payload.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Request returns the HTTP request that opened the connection (its body is
+// empty). It must not be modified.
+func (s *Socket) Request() *http.Request { return s.conn.sess.Request() }
+
+// ConnID returns the Engine.IO session id of the socket's connection,
+// shared by the sockets of the same client in other namespaces.
+func (s *Socket) ConnID() string { return s.conn.sess.ID() }
+
+// Transport returns the transport the connection uses now: "polling" or
+// "websocket".
+func (s *Socket) Transport() string { return s.conn.sess.Transport() }
+
+// Context returns a context cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketConnected
+}
+
+// Data returns the application data attached with SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData attaches application data to the socket (socket.data in the
+// official API). FetchSockets reports it.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+func (s *Socket) markConnected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != socketConnecting {
+		return false
+	}
+	s.state = socketConnected
+	return true
+}
+
+func (s *Socket) markClosed() {
+	s.mu.Lock()
+	s.state = socketClosed
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// Handler registration.
+
+func addEntry[F any](s *Socket, list *[]handlerEntry[F], fn F) func() {
+	s.mu.Lock()
+	s.nextHandler++
+	id := s.nextHandler
+	*list = append(*list, handlerEntry[F]{id: id, fn: fn})
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, e := range *list {
+			if e.id == id {
+				*list = append((*list)[:i:i], (*list)[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func fns[F any](list []handlerEntry[F]) []F {
+	out := make([]F, len(list))
+	for i, e := range list {
+		out[i] = e.fn
+	}
+	return out
+}
+
+// On adds a handler for an event. Several handlers may handle the same
+// event; they run in the order they were added. It returns a function that
+// removes the handler.
+func (s *Socket) On(event string, h EventHandler) (remove func()) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string][]handlerEntry[EventHandler])
+	}
+	s.nextHandler++
+	id := s.nextHandler
+	s.handlers[event] = append(s.handlers[event], handlerEntry[EventHandler]{id: id, fn: h})
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		list := s.handlers[event]
+		for i, e := range list {
+			if e.id == id {
+				s.handlers[event] = append(list[:i:i], list[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// OnAny adds a handler called for every received event, before the
+// handlers of that event.
+func (s *Socket) OnAny(h EventHandler) (remove func()) { return addEntry(s, &s.anyHandlers, h) }
+
+// OnAnyOutgoing adds a handler called for every event emitted to this
+// socket (not for broadcasts), with the event name and arguments.
+func (s *Socket) OnAnyOutgoing(h func(event string, args []any)) (remove func()) {
+	return addEntry(s, &s.outgoing, h)
+}
+
+// OnDisconnecting adds a handler called when the socket disconnects, before
+// OnDisconnect handlers; Rooms still returns the rooms the socket was in.
+func (s *Socket) OnDisconnecting(h func(reason DisconnectReason)) (remove func()) {
+	return addEntry(s, &s.onDisconnecting, h)
+}
+
+// OnDisconnect adds a handler called when the socket disconnects.
+func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) (remove func()) {
+	return addEntry(s, &s.onDisconnect, h)
+}
+
+// OnError adds a handler for errors: a socket middleware refusing an event,
+// arguments that do not fit a typed handler, an invalid packet.
+func (s *Socket) OnError(h func(err error)) (remove func()) { return addEntry(s, &s.onError, h) }
+
+// Use adds a middleware run for every received event before its handlers.
+// An error stops the event and goes to the OnError handlers.
+func (s *Socket) Use(mw func(e *Event) error) {
+	s.mu.Lock()
+	s.middlewares = append(s.middlewares, mw)
+	s.mu.Unlock()
+}
+
+// Receiving.
+
+// onPacket handles a packet for this socket. It runs on the connection's
+// read path: events are queued for the dispatcher, acknowledgements are
+// resolved here, so that a handler waiting for one never blocks its
+// delivery.
+func (s *Socket) onPacket(p *parser.Packet) {
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		e, err := newEvent(s, p)
+		if err != nil {
+			s.conn.onParseError(err)
+			return
+		}
+		if !s.dispatcher.push(func() { s.dispatch(e) }) {
+			s.nsp.srv.logger.Warn("socketio: event queue full, closing the connection", "sid", s.id)
+			s.conn.sess.Abort(fmt.Errorf("socketio: event queue of socket %s full", s.id))
+		}
+	case parser.Ack, parser.BinaryAck:
+		args, err := newArgs(p.Data, p.Attachments)
+		if err != nil {
+			s.conn.onParseError(err)
+			return
+		}
+		s.mu.Lock()
+		fn := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if fn != nil {
+			fn(ackResult{args: args})
+		}
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect, nil)
+	}
+}
+
+func (s *Socket) dispatch(e *Event) {
+	s.mu.Lock()
+	if s.state != socketConnected {
+		s.mu.Unlock()
+		return
+	}
+	mws := append([]func(*Event) error(nil), s.middlewares...)
+	anys := fns(s.anyHandlers)
+	hs := fns(s.handlers[e.name])
+	s.mu.Unlock()
+	for _, mw := range mws {
+		if err := mw(e); err != nil {
+			s.callErrorHandlers(err)
+			return
+		}
+	}
+	for _, h := range anys {
+		h(e)
+	}
+	for _, h := range hs {
+		h(e)
+	}
+}
+
+// emitError hands err to the OnError handlers, on the dispatcher.
+func (s *Socket) emitError(err error) {
+	s.dispatcher.pushForce(func() { s.callErrorHandlers(err) })
+}
+
+func (s *Socket) callErrorHandlers(err error) {
+	s.mu.Lock()
+	hs := fns(s.onError)
+	s.mu.Unlock()
+	if len(hs) == 0 {
+		s.nsp.srv.logger.Debug("socketio: socket error", "sid", s.id, "err", err)
+	}
+	for _, h := range hs {
+		h(err)
+	}
+}
+
+func (s *Socket) onPanic(v any, stack []byte) {
+	s.nsp.srv.logger.Error("socketio: handler panic, closing the connection", "sid", s.id, "nsp", s.nsp.name, "panic", fmt.Sprint(v), "stack", string(stack))
+	s.conn.sess.Abort(fmt.Errorf("socketio: handler panic: %v", v))
+}
+
+// Acknowledgements.
+
+func (s *Socket) registerAck(id int64, fn func(ackResult)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == socketClosed {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[int64]func(ackResult))
+	}
+	s.acks[id] = fn
+	return true
+}
+
+func (s *Socket) unregisterAck(id int64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// Sending.
+
+// Emit sends an event to the client. Arguments are encoded as JSON, except
+// []byte values (at any depth), which are sent as binary attachments.
+//
+// Errors: ErrReservedEvent for a reserved name, an encoding error,
+// ErrDisconnected if the socket is disconnected, ErrSlowConsumer if the
+// connection's write queue is full (the connection is then closed).
+func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
+
+func (s *Socket) emit(event string, args []any, volatile bool) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p, err := s.nsp.newEventPacket(event, args)
+	if err != nil {
+		return err
+	}
+	s.notifyOutgoing(event, args)
+	return s.conn.writePacket(p, volatile)
+}
+
+func (s *Socket) notifyOutgoing(event string, args []any) {
+	s.mu.Lock()
+	if len(s.outgoing) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	hs := fns(s.outgoing)
+	s.mu.Unlock()
+	for _, h := range hs {
+		h(event, args)
+	}
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement,
+// returning its arguments.
+//
+// There is no default timeout: it waits until the acknowledgement arrives,
+// ctx ends (the error then matches ErrAckTimeout and ctx.Err()), or the
+// socket disconnects (ErrDisconnected).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return s.emitWithAck(ctx, event, args, false)
+}
+
+func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, volatile bool) (Args, error) {
+	p, err := s.nsp.newEventPacket(event, args)
+	if err != nil {
+		return Args{}, err
+	}
+	p.ID = s.nsp.nextAckID()
+	ch := make(chan ackResult, 1)
+	if !s.registerAck(p.ID, func(r ackResult) { ch <- r }) {
+		return Args{}, ErrDisconnected
+	}
+	s.notifyOutgoing(event, args)
+	if err := s.conn.writePacket(p, volatile); err != nil {
+		s.unregisterAck(p.ID)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.unregisterAck(p.ID)
+		return Args{}, ackTimeoutError(ctx)
+	}
+}
+
+// Volatile returns an emitter whose events may be dropped if the
+// connection cannot take them right now.
+func (s *Socket) Volatile() *SocketEmitter { return &SocketEmitter{s: s, volatile: true} }
+
+// Compress returns an emitter with the compress flag set (kept for API
+// parity; the server does not compress).
+func (s *Socket) Compress(bool) *SocketEmitter { return &SocketEmitter{s: s} }
+
+// SocketEmitter emits to one socket with flags. See Socket.Volatile.
+type SocketEmitter struct {
+	s        *Socket
+	volatile bool
+}
+
+// Emit is Socket.Emit with the emitter's flags.
+func (e *SocketEmitter) Emit(event string, args ...any) error {
+	return e.s.emit(event, args, e.volatile)
+}
+
+// EmitWithAck is Socket.EmitWithAck with the emitter's flags.
+func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return e.s.emitWithAck(ctx, event, args, e.volatile)
+}
+
+// Rooms.
+
+// Join adds the socket to rooms. It does nothing once the socket is
+// disconnected.
+func (s *Socket) Join(rooms ...string) {
+	if !s.Connected() {
+		return
+	}
+	s.nsp.adapter.AddAll(s.id, rooms)
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) {
+	s.nsp.adapter.Del(s.id, room)
+}
+
+// Rooms returns the rooms the socket is in, sorted; its own room (its id)
+// included. In OnDisconnecting and OnDisconnect handlers it returns the
+// rooms the socket was in.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	if s.state == socketClosed {
+		rooms := append([]string(nil), s.closedRooms...)
+		s.mu.Unlock()
+		return rooms
+	}
+	s.mu.Unlock()
+	return s.nsp.adapter.SocketRooms(s.id)
+}
+
+func (s *Socket) operator() *BroadcastOperator {
+	return &BroadcastOperator{nsp: s.nsp, except: []string{s.id}}
+}
+
+// To selects, for a broadcast, the sockets in any of rooms, except this
+// one.
+func (s *Socket) To(rooms ...string) *BroadcastOperator { return s.operator().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) *BroadcastOperator { return s.operator().In(rooms...) }
+
+// Except selects, for a broadcast, every socket of the namespace but this
+// one and those in any of rooms.
+func (s *Socket) Except(rooms ...string) *BroadcastOperator { return s.operator().Except(rooms...) }
+
+// Broadcast selects every socket of the namespace except this one.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.operator() }
+
+// Local is Broadcast restricted to this server.
+func (s *Socket) Local() *BroadcastOperator { return s.operator().Local() }
+
+// Disconnecting.
+
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT packet and will not reconnect on its own ("io server
+// disconnect"). With close, the whole connection is closed, disconnecting
+// the client's sockets in every namespace.
+func (s *Socket) Disconnect(close bool) {
+	if !s.Connected() {
+		return
+	}
+	if close {
+		s.conn.disconnectAll()
+		return
+	}
+	_ = s.conn.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name, ID: parser.NoID}, false)
+	s.onClose(ReasonServerNamespaceDisconnect, nil)
+}
+
+// onClose disconnects the socket: it leaves its rooms, pending
+// acknowledgements fail, and the disconnection handlers are queued.
+func (s *Socket) onClose(reason DisconnectReason, cause error) {
+	s.mu.Lock()
+	if s.state == socketClosed {
+		s.mu.Unlock()
+		return
+	}
+	wasConnected := s.state == socketConnected
+	s.state = socketClosed
+	acks := s.acks
+	s.acks = nil
+	s.mu.Unlock()
+	s.cancel()
+	s.conn.remove(s)
+	if wasConnected {
+		rooms := s.nsp.adapter.SocketRooms(s.id)
+		s.mu.Lock()
+		s.closedRooms = rooms
+		s.mu.Unlock()
+		s.nsp.remove(s)
+	}
+	for _, fn := range acks {
+		fn(ackResult{err: ErrDisconnected})
+	}
+	if !wasConnected {
+		return
+	}
+	if cause != nil {
+		s.nsp.srv.logger.Debug("socketio: socket disconnected", "sid", s.id, "nsp", s.nsp.name, "reason", string(reason), "cause", cause)
+	}
+	s.dispatcher.pushForce(func() {
+		s.mu.Lock()
+		before := fns(s.onDisconnecting)
+		after := fns(s.onDisconnect)
+		s.mu.Unlock()
+		for _, h := range before {
+			h(reason)
+		}
+		for _, h := range after {
+			h(reason)
+		}
+	})
+}
