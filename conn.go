@@ -186,11 +186,16 @@ func encodePacket(p *parser.Packet) []packet.Packet {
 	return pkts
 }
 
-// close closes the whole connection from the server side: its sockets are
-// disconnected with "forced server close".
+// close closes the whole connection from the server side. Like the
+// official server, its sockets are disconnected with "forced close" when
+// the transport closes right away, and "forced server close" when a
+// long-polling client must first come back for the close packet.
 func (c *conn) close() {
-	c.sess.Close()
-	c.onClose(ReasonForcedServerClose, nil)
+	reason := ReasonForcedServerClose
+	if c.sess.Close() {
+		reason = ReasonForcedClose
+	}
+	c.onClose(reason, nil)
 }
 
 // disconnectAll disconnects every socket ("server namespace disconnect",

@@ -2,9 +2,10 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/socketio-go/socketio/parser"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is.
@@ -56,15 +57,23 @@ type ConnectError struct {
 
 func (e *ConnectError) Error() string { return e.Message }
 
-// connectErrorPayload builds the CONNECT_ERROR payload for err.
+// connectErrorPayload builds the CONNECT_ERROR payload for err:
+// {"message":...} with "data" when there is some.
 func connectErrorPayload(err error) ([]byte, error) {
 	var ce *ConnectError
 	if !errors.As(err, &ce) {
 		ce = &ConnectError{Message: err.Error()}
 	}
-	v := struct {
-		Message string `json:"message"`
-		Data    any    `json:"data,omitempty"`
-	}{ce.Message, ce.Data}
-	return json.Marshal(v)
+	b := append(make([]byte, 0, 64), `{"message":`...)
+	b, perr := parser.AppendValue(b, ce.Message, nil)
+	if perr != nil {
+		return nil, perr
+	}
+	if ce.Data != nil {
+		b = append(b, `,"data":`...)
+		if b, perr = parser.AppendValue(b, ce.Data, nil); perr != nil {
+			return nil, perr
+		}
+	}
+	return append(b, '}'), nil
 }

@@ -70,7 +70,9 @@ func (n *Namespace) Use(mw Middleware) {
 // OnConnection adds a handler called for every socket that connects to the
 // namespace, after the middlewares accepted it and the client was told.
 // The handlers of a socket run before any of its events is dispatched,
-// which makes them the place to register event handlers.
+// which makes them the place to register event handlers. They run for every
+// socket the client was told is connected, even one that disconnects right
+// away, so that OnDisconnect handlers registered here always run.
 func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.mu.Lock()
 	n.onConnection = append(n.onConnection, fn)
@@ -136,10 +138,27 @@ func (n *Namespace) connect(s *Socket) {
 		if !s.markConnected() {
 			return
 		}
+		// Registering the socket and queueing its CONNECT packet under the
+		// namespace lock orders them with broadcasts (which hold the read
+		// lock while delivering): a broadcast that reaches the socket is
+		// queued after its CONNECT.
 		body := appendConnectPayload(make([]byte, 0, 32), s.id)
-		if err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false); err != nil {
+		n.mu.Lock()
+		n.sockets[s.id] = s
+		err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
+		n.mu.Unlock()
+		if err != nil {
+			n.remove(s)
 			s.onClose(ReasonTransportClose, err)
 			return
+		}
+		n.adapter.AddAll(s.id, []string{s.id})
+		if !s.Connected() {
+			// Disconnected meanwhile: onClose may have run before the
+			// socket was in its room.
+			n.remove(s)
+		} else {
+			s.conn.connected()
 		}
 		// Like the official server, let the CONNECT packet go out on its
 		// own, before what the connection handlers emit: some clients (the
@@ -156,21 +175,10 @@ func (n *Namespace) connect(s *Socket) {
 			}
 		case <-s.ctx.Done():
 		}
-		n.mu.Lock()
-		n.sockets[s.id] = s
-		n.mu.Unlock()
-		n.adapter.AddAll(s.id, []string{s.id})
-		if !s.Connected() {
-			// Disconnected meanwhile: onClose may have run before the
-			// socket was registered.
-			n.remove(s)
-			return
-		}
-		s.conn.connected()
+		// The handlers run even if the socket disconnected meanwhile: the
+		// client was told it is connected, so every OnConnection is
+		// followed by the OnDisconnect handlers it registered.
 		for _, fn := range onConn {
-			if !s.Connected() {
-				return
-			}
 			fn(s)
 		}
 	})

@@ -48,30 +48,23 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	)
 	for {
 		if s.state == stateClosed {
-			payload = packet.AppendPayload(nil, s.queue)
-			clear(s.queue)
-			s.queue = s.queue[:0]
-			if len(payload) > 0 {
-				payload = append(payload, packet.Separator)
-			}
-			payload = append(payload, s.pollFinal)
+			payload = []byte{s.pollFinal}
 			break
 		}
-		if s.state == stateClosing {
-			payload = packet.AppendPayload(nil, s.queue)
-			clear(s.queue)
-			s.queue = s.queue[:0]
-			if len(payload) > 0 {
-				payload = append(payload, packet.Separator)
-			}
-			payload = append(payload, '0'+byte(packet.Close))
+		if s.state == stateClosing && len(s.queue) == 0 {
+			// What was queued went out with the previous poll; like the
+			// official server, the close packet comes alone, so that the
+			// client handles the last packets before the close.
+			payload = []byte{'0' + byte(packet.Close)}
 			after = s.closeLocked(ReasonForcedClose, nil)
 			break
 		}
 		if len(s.queue) > 0 {
 			payload = packet.AppendPayload(make([]byte, 0, packet.PayloadLen(s.queue)), s.queue)
+			s.written += uint64(len(s.queue))
 			clear(s.queue)
 			s.queue = s.queue[:0]
+			s.releaseFlushersLocked()
 			break
 		}
 		if s.probed || s.upgraded {
@@ -132,20 +125,20 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
+	// A body over the limit is refused with 413, like the official server
+	// does, without closing the session: nothing of it is delivered, and
+	// the client decides (the official one closes the connection).
 	limit := s.srv.cfg.maxBufferSize
 	if r.ContentLength > limit {
-		s.closeWith(ReasonTransportError, ErrPayloadTooLarge)
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		s.refuseTooLarge(w, r)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err == nil && int64(len(body)) > limit {
+		s.refuseTooLarge(w, r)
+		return
+	}
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.closeWith(ReasonTransportError, ErrPayloadTooLarge)
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			return
-		}
 		s.closeWith(ReasonTransportError, fmt.Errorf("data request connection closed prematurely: %w", err))
 		return
 	}
@@ -156,9 +149,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopPayload) {
+		// The official server still answers "ok"; the session is gone and
+		// the next request gets 400.
 		s.closeWith(ReasonParseError, err)
-		w.WriteHeader(http.StatusBadRequest)
-		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
@@ -166,4 +159,19 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
+}
+
+// maxDiscard bounds what is read and dropped of a body over the limit.
+const maxDiscard = 8 << 20
+
+// refuseTooLarge answers a POST body over MaxHTTPBufferSize with 413. A
+// reasonable excess is read and dropped first, so that the client, which
+// sends its whole body before reading the answer, gets the 413 rather than a
+// connection reset.
+func (s *Session) refuseTooLarge(w http.ResponseWriter, r *http.Request) {
+	s.srv.cfg.logger.Debug("engineio: POST body too large", "sid", s.id, "length", r.ContentLength)
+	if r.ContentLength <= maxDiscard {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDiscard))
+	}
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
 }

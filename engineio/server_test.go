@@ -285,8 +285,10 @@ func TestPollingInvalidPacketClosesSession(t *testing.T) {
 	ts := newTestServer(t, nil)
 	sid := ts.openPolling()
 	q := "EIO=4&transport=polling&sid=" + sid
-	if status, _ := ts.post(q, "abc"); status != 400 {
-		t.Fatalf("POST abc: status %d, want 400", status)
+	// Like the official server: the POST is answered "ok", the session is
+	// gone.
+	if status, body := ts.post(q, "abc"); status != 200 || body != "ok" {
+		t.Fatalf("POST abc: %d %q", status, body)
 	}
 	if ev := ts.app.waitClose(t); ev.reason != ReasonParseError {
 		t.Fatalf("reason %q", ev.reason)
@@ -427,11 +429,19 @@ func TestPollingPayloadTooLarge(t *testing.T) {
 	if status, _ := ts.post(q, "4"+strings.Repeat("a", 99)); status != 200 {
 		t.Fatalf("POST at the limit: %d", status)
 	}
+	if _, body := ts.get(q); body != "4"+strings.Repeat("a", 99) {
+		t.Fatalf("echo %q", body)
+	}
 	if status, _ := ts.post(q, "4"+strings.Repeat("a", 100)); status != 413 {
 		t.Fatalf("POST over the limit: %d, want 413", status)
 	}
-	if ev := ts.app.waitClose(t); ev.reason != ReasonTransportError || !errors.Is(ev.cause, ErrPayloadTooLarge) {
-		t.Fatalf("close %+v", ev)
+	// Nothing of it was delivered, and the session stays usable, as with
+	// the official server.
+	if status, _ := ts.post(q, "4after"); status != 200 {
+		t.Fatalf("POST after 413: %d", status)
+	}
+	if _, body := ts.get(q); body != "4after" {
+		t.Fatalf("echo after 413: %q", body)
 	}
 }
 

@@ -264,13 +264,16 @@ func (s *Session) kickLocked() {
 }
 
 // Close closes the session after the packets already queued were written,
-// with reason "forced close". It does not wait.
-func (s *Session) Close() {
+// with reason "forced close". It does not wait. It reports whether the
+// transport can close right away: true on WebSocket or when a long-polling
+// GET is pending, false when the close waits for the client's next GET.
+func (s *Session) Close() (immediate bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
-		return
+		return true
 	}
+	immediate = s.ws != nil || s.getActive
 	s.state = stateClosing
 	var abort *websocket.Conn
 	if s.upgradeWS != nil {
@@ -291,6 +294,7 @@ func (s *Session) Close() {
 	if abort != nil {
 		_ = abort.CloseNow()
 	}
+	return immediate
 }
 
 // endLinger unregisters a session kept registered after its close.
@@ -368,11 +372,9 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 			s.srv.removeSession(s)
 		}
 		if ws != nil {
-			if graceful {
-				_ = ws.Close(websocket.StatusNormalClosure, "")
-			} else {
-				_ = ws.CloseNow()
-			}
+			// Like the official server: a close frame without a status
+			// code (the client sees 1005).
+			_ = ws.Close(websocket.StatusNoStatus, "")
 		}
 		if upgradeWS != nil {
 			_ = upgradeWS.CloseNow()

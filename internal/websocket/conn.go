@@ -25,17 +25,6 @@ const (
 	BinaryMessage MessageType = 2
 )
 
-// String returns "text", "binary" or a numeric description.
-func (t MessageType) String() string {
-	switch t {
-	case TextMessage:
-		return "text"
-	case BinaryMessage:
-		return "binary"
-	}
-	return "MessageType(" + strconv.Itoa(int(t)) + ")"
-}
-
 // Message is one WebSocket data message.
 type Message struct {
 	// Type is TextMessage or BinaryMessage.
@@ -169,6 +158,10 @@ type Conn struct {
 	// condition; no data frames are written afterwards.
 	closing atomic.Bool
 	client  bool // masks outgoing frames, expects unmasked incoming frames
+	// atBoundary is set while ReadMessage waits for the first byte of a
+	// message, where the end of the stream is a clean io.EOF. It is owned
+	// by the reading goroutine.
+	atBoundary bool
 
 	// Read state, owned by the goroutine in ReadMessage. rbuf[rpos:rend]
 	// holds bytes received but not yet parsed. rbuf is small[:] unless
@@ -228,6 +221,8 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // StatusInvalidPayload and a message above the read limit with
 // StatusMessageTooBig (the error then wraps ErrMessageTooBig).
 //
+// If the peer closes the connection without a close frame, the error wraps
+// io.EOF, or io.ErrUnexpectedEOF if it did so in the middle of a message.
 // Any error is final: the connection is closed and later calls return
 // ErrClosed. After a violation by the peer, ReadMessage waits up to one
 // second for the peer to close its side, so that the close frame is not
@@ -254,6 +249,7 @@ func (c *Conn) readMessage() (MessageType, []byte, error) {
 	)
 	limit := uint64(c.readLimit.Load())
 	for {
+		c.atBoundary = !fragmented
 		h, err := c.readHeader()
 		if err != nil {
 			return 0, nil, err
@@ -351,6 +347,7 @@ func (c *Conn) readHeader() (frameHeader, error) {
 	if err := c.fill(2); err != nil {
 		return h, err
 	}
+	c.atBoundary = false
 	b0, b1 := c.rbuf[c.rpos], c.rbuf[c.rpos+1]
 	need := 2
 	switch b1 & lenMask {
@@ -496,8 +493,8 @@ func (c *Conn) readError(err error) error {
 		return c.closedError()
 	}
 	_ = c.shutdown(StatusAbnormalClosure, "", closeNow, nil)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	if err == io.EOF && (!c.atBoundary || c.rend > c.rpos) {
+		err = io.ErrUnexpectedEOF // in the middle of a frame or message
 	}
 	return fmt.Errorf("websocket: connection lost: %w", err)
 }
