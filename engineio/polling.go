@@ -42,6 +42,20 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	// A long poll outlives any write timeout of the http.Server.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 
+	// A poll that starts during an upgrade comes from a client that has not
+	// seen the probe answer yet (a client that has, pauses polling). Like
+	// the official server, which releases such a poll with a noop on a
+	// 100ms tick, hold it briefly: if the upgrade completes meanwhile, the
+	// poll is then refused like any request arriving after the upgrade (at
+	// the end of the delay, so that the client has handled the probe answer
+	// sent on the WebSocket before).
+	var hold <-chan time.Time
+	held := s.upgrading
+	if held {
+		t := time.NewTimer(upgradeNoopDelay)
+		defer t.Stop()
+		hold = t.C
+	}
 	var (
 		payload []byte
 		after   = noop
@@ -67,7 +81,13 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			s.releaseFlushersLocked()
 			break
 		}
-		if s.probed || s.upgraded {
+		if s.upgraded && held && hold == nil {
+			s.getActive = false
+			s.mu.Unlock()
+			writeRequestError(w, newRequestError(CodeBadRequest, "transport mismatch"))
+			return
+		}
+		if (s.probed || s.upgraded) && hold == nil {
 			payload = []byte{'0' + byte(packet.Noop)}
 			break
 		}
@@ -75,6 +95,9 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-s.wake:
 			s.mu.Lock()
+		case <-hold:
+			s.mu.Lock()
+			hold = nil
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.getActive = false
@@ -160,6 +183,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
 }
+
+// upgradeNoopDelay is how long a poll starting during an upgrade is held.
+const upgradeNoopDelay = 100 * time.Millisecond
 
 // maxDiscard bounds what is read and dropped of a body over the limit.
 const maxDiscard = 8 << 20

@@ -141,6 +141,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sid := q.Get("sid"); sid != "" {
 		sess := s.Session(sid)
+		if sess != nil && sess.expireIfLate() {
+			sess = nil
+		}
 		if sess == nil {
 			s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownSID, "sid "+strconv.Quote(sid)))
 			return

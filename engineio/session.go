@@ -32,9 +32,10 @@ const (
 // started when packets are queued and exits when the queue is empty.
 // Handlers are never called with the lock held.
 type Session struct {
-	srv *Server
-	id  string
-	req *http.Request
+	srv     *Server
+	id      string
+	req     *http.Request
+	created time.Time
 
 	handler   SessionHandler
 	deliverMu sync.Mutex // serialises HandleMessage
@@ -55,6 +56,7 @@ type Session struct {
 	linger     bool          // closed by the client with no GET pending: answer one more GET
 
 	// upgrade to WebSocket
+	upgrading bool // from the WebSocket handshake to the end of the upgrade
 	upgradeWS *websocket.Conn
 	probed    bool // the probe was answered: polling gets noops
 	upgraded  bool
@@ -63,6 +65,7 @@ type Session struct {
 	// ping and waiting for the pong.
 	timer        *time.Timer
 	awaitingPong bool
+	due          time.Time // when the pending ping is due, or the pong deadline
 
 	// flush barriers (WebSocket): packets queued and written so far, and
 	// the channels waiting for a count to be written.
@@ -84,6 +87,7 @@ func newSession(srv *Server, id string, r *http.Request, transport string) *Sess
 	req := r.Clone(context.Background())
 	req.Body = http.NoBody
 	return &Session{
+		created:   time.Now(),
 		srv:       srv,
 		id:        id,
 		req:       req,
@@ -146,7 +150,8 @@ func (s *Session) openPayload() []byte {
 func (s *Session) start(h SessionHandler, ws *websocket.Conn) {
 	s.mu.Lock()
 	s.handler = h
-	s.timer = time.AfterFunc(s.srv.cfg.pingInterval, s.onTimer)
+	s.due = s.created.Add(s.srv.cfg.pingInterval)
+	s.timer = time.AfterFunc(time.Until(s.due), s.onTimer)
 	if ws != nil {
 		s.ws = ws
 		s.kickLocked()
@@ -279,6 +284,7 @@ func (s *Session) Close() (immediate bool) {
 	if s.upgradeWS != nil {
 		abort = s.upgradeWS
 		s.upgradeWS = nil
+		s.upgrading = false
 		s.probed = false
 	}
 	if s.ws == nil {
@@ -295,6 +301,27 @@ func (s *Session) Close() (immediate bool) {
 		_ = abort.CloseNow()
 	}
 	return immediate
+}
+
+// expireIfLate closes the session if its pong deadline has passed, whether
+// or not its timer has fired yet. It reports whether the session is closed.
+func (s *Session) expireIfLate() bool {
+	s.mu.Lock()
+	if s.state == stateOpen && s.awaitingPong && !time.Now().Before(s.due) {
+		after := s.closeLocked(ReasonPingTimeout, ErrPingTimeout)
+		s.mu.Unlock()
+		after()
+		return true
+	}
+	closed := s.state == stateClosed
+	s.mu.Unlock()
+	return closed && !s.lingering()
+}
+
+func (s *Session) lingering() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.linger
 }
 
 // endLinger unregisters a session kept registered after its close.
@@ -411,8 +438,11 @@ func (s *Session) onTimer() {
 		s.mu.Unlock()
 		after()
 	default:
+		// Deadlines are absolute, so that a late timer does not give
+		// the client more time than the protocol says.
 		s.awaitingPong = true
-		s.timer.Reset(s.srv.cfg.pingTimeout)
+		s.due = s.due.Add(s.srv.cfg.pingTimeout)
+		s.timer.Reset(time.Until(s.due))
 		s.enqueueLocked(packet.Packet{Type: packet.Ping})
 		s.mu.Unlock()
 	}
@@ -422,6 +452,7 @@ func (s *Session) onPong() {
 	s.mu.Lock()
 	if s.state == stateOpen && s.awaitingPong {
 		s.awaitingPong = false
+		s.due = time.Now().Add(s.srv.cfg.pingInterval)
 		s.timer.Reset(s.srv.cfg.pingInterval)
 	}
 	s.mu.Unlock()

@@ -19,20 +19,29 @@ var probe = []byte("probe")
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	srv := s.srv
 	s.mu.Lock()
-	ok := s.state == stateOpen && s.transport == TransportPolling && s.upgradeWS == nil && !s.upgraded && srv.cfg.allowUpgrades
+	ok := s.state == stateOpen && s.transport == TransportPolling && !s.upgrading && !s.upgraded && srv.cfg.allowUpgrades
+	if ok {
+		s.upgrading = true
+	}
 	s.mu.Unlock()
 	ws, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{ReadLimit: srv.cfg.maxBufferSize})
 	if err != nil {
 		srv.cfg.logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		if ok {
+			s.mu.Lock()
+			s.upgrading = false
+			s.mu.Unlock()
+		}
 		return
 	}
 	if !ok {
 		// Like the official server: accept the WebSocket, then close it.
-		_ = ws.Close(websocket.StatusNormalClosure, "")
+		_ = ws.Close(websocket.StatusNoStatus, "")
 		return
 	}
 	s.mu.Lock()
-	if s.state != stateOpen || s.upgradeWS != nil || s.upgraded {
+	if s.state != stateOpen {
+		s.upgrading = false
 		s.mu.Unlock()
 		_ = ws.CloseNow()
 		return
@@ -82,6 +91,7 @@ func (s *Session) upgradeLoop(ws *websocket.Conn) {
 	}
 	timer.Stop()
 	s.upgradeWS = nil
+	s.upgrading = false
 	s.upgraded = true
 	s.transport = TransportWebSocket
 	// Release a poll still pending (a well-behaved client has none).
@@ -108,6 +118,7 @@ func (s *Session) abortUpgrade(ws *websocket.Conn) {
 	s.mu.Lock()
 	if s.upgradeWS == ws {
 		s.upgradeWS = nil
+		s.upgrading = false
 		s.probed = false
 	}
 	s.mu.Unlock()
