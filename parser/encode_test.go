@@ -310,24 +310,26 @@ type (
 	shapes1 struct {
 		E1
 		E2
-		X          any
-		Own        int       `json:"own,string"`
-		OwnP       *int      `json:",string"`
-		F          float64   `json:"f,string"`
-		S          string    `json:"s,string"`
-		Bo         bool      `json:"bo,string"`
-		OE         []int     `json:"oe,omitempty"`
-		OZ         time.Time `json:"oz,omitzero"`
-		OZ2        zeroer    `json:"oz2,omitzero"`
-		OZ3        *zeroer   `json:"oz3,omitzero"`
-		Dash       int       `json:"-,"`
-		Bad        int       `json:"a\\b"`
-		Unicode    int       `json:"ünï"`
+		X    any
+		Own  int       `json:"own,string"`
+		OwnP *int      `json:",string"`
+		F    float64   `json:"f,string"`
+		S    string    `json:"s,string"`
+		Bo   bool      `json:"bo,string"`
+		OE   []int     `json:"oe,omitempty"`
+		OZ   time.Time `json:"oz,omitzero"`
+		OZ2  zeroer    `json:"oz2,omitzero"`
+		OZ3  *zeroer   `json:"oz3,omitzero"`
+		//lint:ignore SA5008 testing encoding/json's handling of the "-," tag
+		Dash int `json:"-,"`
+		//lint:ignore SA5008 testing an invalid field name
+		Bad        int `json:"a\\b"`
+		Unicode    int `json:"ünï"`
 		Deep       E3
 		Anon       struct{ Q int }
 		M          map[int]string
 		Arr        [2]bool
-		unexported int
+		unexported int //lint:ignore U1000 an unexported field must be skipped
 	}
 )
 

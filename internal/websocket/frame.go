@@ -25,9 +25,6 @@ const (
 
 	// maxControlPayload is the largest payload of a control frame.
 	maxControlPayload = 125
-	// maxHeaderSize is the largest frame header: 2 bytes, an 8-byte
-	// extended length and a 4-byte masking key.
-	maxHeaderSize = 14
 )
 
 // frameHeader is a parsed frame header.

@@ -1,0 +1,68 @@
+// Package socketio is a Socket.IO v4 server for Go, wire-compatible with the
+// official JavaScript packages: any official client (browser, Node, Python,
+// Java, Swift…) connects to it as to the Node "socket.io" 4.8 server.
+//
+// # Quick start
+//
+//	srv := socketio.NewServer(nil) // nil: the defaults of socket.io 4.x
+//	srv.OnConnection(func(s *socketio.Socket) {
+//		s.Join("lobby")
+//		s.On("chat message", func(e *socketio.Event) {
+//			var msg string
+//			if e.Decode(&msg) == nil {
+//				s.To("lobby").Emit("chat message", msg) // excludes the sender
+//			}
+//		})
+//	})
+//	http.Handle("/socket.io/", srv) // Server is an http.Handler
+//	log.Fatal(http.ListenAndServe(":3000", nil))
+//
+// # Compatibility
+//
+//	Socket.IO protocol   v5 (socket.io 3.x and 4.x clients)
+//	Engine.IO protocol   v4 (polling, websocket, upgrade)
+//	Tested against       socket.io 4.8.4 and socket.io-client 4.8.4 (npm),
+//	                     the official engine.io-protocol and
+//	                     socket.io-protocol test suites
+//
+// # Model
+//
+// A client opens one Engine.IO connection (long-polling, WebSocket, or
+// polling upgraded to WebSocket) and joins one or more [Namespace]s over it;
+// each joined namespace is a [Socket] on the server. Sockets join rooms;
+// broadcasts select sockets by room ([BroadcastOperator]). Events carry any
+// number of JSON values and binary ([]byte) values at any depth;
+// acknowledgements work both ways ([Event.Ack], [Socket.EmitWithAck]).
+//
+// Arguments stay in their wire form until a handler decodes them
+// ([Event.Decode], [Args]), so unknown events cost no decoding and
+// arguments passed on unchanged ([Args.Spread]) come out byte for byte, as
+// with the official server. Typed handlers ([Handle], [Handle2],
+// [HandleAck]) decode into Go types with encoding/json semantics.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. The handlers of one socket
+// (connection, events, middlewares, disconnection) run one at a time in
+// arrival order on a goroutine that exists only while there is work;
+// different sockets run in parallel. Acknowledgements are resolved on the
+// connection's read path, so a handler may wait in EmitWithAck without
+// deadlocking. Each connection has a bounded write queue written by at most
+// one goroutine at a time; Emit never blocks. A connection that falls too
+// far behind (Options.WriteQueueSize) is dropped with "transport error"
+// after its volatile packets were dropped. A broadcast encodes its packet
+// once for all recipients. See docs/concurrency.md.
+//
+// # Deliberate differences from the official server
+//
+//   - Browser pages of other origins are refused unless Options.CORS allows
+//     them, on long-polling and on the WebSocket upgrade alike (the official
+//     server accepts any WebSocket); clients without an Origin header
+//     (non-browser clients) are always accepted.
+//   - The write queue of a connection is bounded (the official one is not).
+//   - A panicking handler is recovered; only its connection is closed.
+//   - There is no default acknowledgement timeout: use a context deadline.
+//   - Long-polling responses are not compressed.
+//   - Engine.IO protocol v3 (socket.io 2.x clients) and JSONP are not
+//     supported.
+package socketio

@@ -1,0 +1,136 @@
+package socketio_test
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"time"
+
+	"github.com/socketio-go/socketio"
+)
+
+// A chat server in a few lines: every message is relayed to the other
+// sockets of the room.
+func Example() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.Join("lobby")
+		s.On("chat message", func(e *socketio.Event) {
+			var msg string
+			if err := e.Decode(&msg); err == nil {
+				_ = s.To("lobby").Emit("chat message", msg)
+			}
+		})
+		s.OnDisconnect(func(r socketio.DisconnectReason) { log.Println(s.ID(), "left:", r) })
+	})
+	http.Handle("/socket.io/", srv)
+	log.Fatal(http.ListenAndServe(":3000", nil))
+}
+
+// Middlewares authenticate connections: an error refuses the connection and
+// reaches the client as a connect_error with its message and data.
+func ExampleServer_Use() {
+	srv := socketio.NewServer(nil)
+	srv.Use(func(ctx context.Context, s *socketio.Socket) error {
+		token, _ := s.Handshake().Auth["token"].(string)
+		if token != "secret" {
+			return &socketio.ConnectError{Message: "not authorized", Data: map[string]any{"code": 401}}
+		}
+		s.SetData(map[string]string{"user": "alice"})
+		return nil
+	})
+}
+
+// Typed handlers decode the arguments into Go types; HandleAck answers the
+// client's acknowledgement with the handler's result.
+func ExampleHandleAck() {
+	type Order struct {
+		Item string `json:"item"`
+		Qty  int    `json:"qty"`
+	}
+	type Receipt struct {
+		ID string `json:"id"`
+	}
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		// Client: const receipt = await socket.emitWithAck("order", {item: "tea", qty: 2})
+		s.On("order", socketio.HandleAck(func(ctx context.Context, s *socketio.Socket, o Order) (Receipt, error) {
+			if o.Qty <= 0 {
+				return Receipt{}, errors.New("quantity must be positive") // client gets {"error": "..."}
+			}
+			return Receipt{ID: "r-1"}, nil
+		}))
+	})
+}
+
+// The server asks a client and waits for its answer; the context bounds the
+// wait.
+func ExampleSocket_EmitWithAck() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		ctx, cancel := context.WithTimeout(s.Context(), 5*time.Second)
+		defer cancel()
+		answer, err := s.EmitWithAck(ctx, "are you there?")
+		if errors.Is(err, socketio.ErrAckTimeout) {
+			s.Disconnect(true)
+			return
+		}
+		var reply string
+		if err == nil && answer.Decode(&reply) == nil {
+			log.Println("client answered", reply)
+		}
+	})
+}
+
+// Broadcasts select sockets by room; the operator is immutable and can be
+// kept.
+func ExampleBroadcastOperator() {
+	srv := socketio.NewServer(nil)
+	admins := srv.To("admins")
+	_ = admins.Emit("alert", "disk almost full")
+	_ = srv.To("room1", "room2").Except("muted").Emit("news", map[string]any{"title": "hello"})
+	_ = srv.Volatile().Emit("tick", time.Now().Unix()) // dropped for clients that cannot take it now
+
+	// Acknowledgements from every selected socket, within a deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	answers, err := srv.To("voters").EmitWithAck(ctx, "vote?")
+	log.Println(len(answers), "answers", err)
+}
+
+// Shut down in this order: the Socket.IO server first (it closes the
+// WebSockets and releases the long-polls, which http.Server.Shutdown does
+// not), then the HTTP server.
+func ExampleServer_Shutdown() {
+	srv := socketio.NewServer(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := &http.Server{Addr: ":3000", Handler: mux}
+	go func() {
+		if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Fatal(err)
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	<-ctx.Done()
+
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+}
+
+// Dynamic namespaces are created on demand when their name matches.
+func ExampleServer_OfRegexp() {
+	srv := socketio.NewServer(nil)
+	workspaces := srv.OfRegexp(regexp.MustCompile(`^/workspace-\d+$`))
+	workspaces.OnConnection(func(s *socketio.Socket) {
+		log.Println("joined", s.Namespace().Name())
+	})
+}

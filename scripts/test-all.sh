@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: lint, Go unit tests with the race detector,
+# bounded fuzzing of every decoder, the Node interop suite against the
+# official socket.io server and ours, and the chat example in Chromium.
+#
+#   bash scripts/test-all.sh
+#
+# Environment:
+#   FUZZTIME   time per fuzz target (default 10s; 0 skips fuzzing)
+#   SKIP_BROWSER=1  skips the browser test (never set in CI)
+#   CI         when set, a missing tool is an error instead of a warning
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+FUZZTIME="${FUZZTIME:-10s}"
+failed=()
+passed=0
+
+step() { printf '\n==== %s\n' "$*"; }
+run() {
+  local name="$1"; shift
+  step "$name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed+=("$name")
+  fi
+}
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "missing tool: $1 ($2)" >&2
+    exit 1
+  fi
+}
+
+need go "https://go.dev/dl"
+need node "Node.js 20+"
+need npm "comes with Node.js"
+
+npm_ci() { # dir
+  if [ -f "$1/package-lock.json" ]; then
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+step "npm dependencies (from lockfiles)"
+npm_ci interop
+npm_ci internal/websocket/testdata
+npm_ci examples/chat
+
+gofmt_check() {
+  local out
+  out="$(gofmt -s -l $(git ls-files '*.go'))"
+  if [ -n "$out" ]; then echo "gofmt -s would change:"; echo "$out"; return 1; fi
+}
+run "gofmt" gofmt_check
+run "go vet" go vet ./...
+run "go vet (examples)" bash -c 'cd examples && go vet ./...'
+run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff)'
+run "staticcheck" go tool -modfile=internal/tools/go.mod staticcheck ./...
+run "go test -race" go test -race -shuffle=on -count=1 ./...
+run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./...'
+
+if [ "$FUZZTIME" != "0" ]; then
+  fuzz() { # package target
+    go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1"
+  }
+  run "fuzz engineio/packet FuzzDecodePayload" fuzz ./engineio/packet FuzzDecodePayload
+  for t in FuzzDecodeText FuzzBinaryReassembly FuzzSplitArray FuzzDecodeValue FuzzAppendString; do
+    run "fuzz parser $t" fuzz ./parser "$t"
+  done
+  run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
+fi
+
+run "interop (official socket.io-client vs node and go servers)" env TARGETS="node go" bash interop/run.sh
+
+if [ "${SKIP_BROWSER:-}" = "1" ] && [ -z "${CI:-}" ]; then
+  echo "SKIP_BROWSER=1: browser test skipped"
+else
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "missing /usr/bin/chromium (apt-get install chromium)" >&2
+    failed+=("browser test: chromium missing")
+  else
+    run "chat example in Chromium" bash -c 'cd examples/chat && node --test --test-reporter=spec browser_test.mjs'
+  fi
+fi
+
+echo
+echo "==== summary"
+for f in "${failed[@]}"; do echo "FAILED: $f"; done
+echo "${passed} passed, ${#failed[@]} failed"
+[ "${#failed[@]}" -eq 0 ]
