@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,10 +49,7 @@ func NewServer(opts *Options) *Server {
 		opts = &Options{}
 	}
 	s := &Server{opts: *opts}
-	s.opts.Transports = append([]string(nil), opts.Transports...)
-	if opts.Transports == nil {
-		s.opts.Transports = nil
-	}
+	s.opts.Transports = slices.Clone(opts.Transports)
 	if s.opts.Path == "" {
 		s.opts.Path = DefaultPath
 	}
