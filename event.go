@@ -168,13 +168,18 @@ type ackError struct {
 	Error string `json:"error"`
 }
 
-// typedFail reports a typed handler's failure: to the OnError handlers and,
-// when the client asked for an acknowledgement, to the client as
-// {"error":"<message>"}.
-func typedFail(e *Event, err error) {
-	e.socket.callErrorHandlers(fmt.Errorf("socketio: event %q: %w", e.name, err))
+// invalidArgsMessage is what a client that asked for an acknowledgement
+// receives when its arguments do not fit a typed handler: a short message
+// that does not reveal the server's types.
+const invalidArgsMessage = "invalid arguments"
+
+// decodeFail reports arguments that do not fit a typed handler: the error
+// goes to the OnError handlers and, when the client asked for an
+// acknowledgement, the client receives {"error":"invalid arguments"}.
+func decodeFail(e *Event, err error) {
+	e.socket.callErrorHandlers(fmt.Errorf("event %q: %w", e.name, err))
 	if e.HasAck() {
-		_ = e.Ack(ackError{Error: err.Error()})
+		_ = e.Ack(ackError{Error: invalidArgsMessage})
 	}
 }
 
@@ -182,12 +187,12 @@ func typedFail(e *Event, err error) {
 // and calls fn. If the argument does not fit T, fn is not called: the error
 // (wrapping ErrInvalidArgs) goes to the socket's OnError handlers and, if
 // the client asked for an acknowledgement, the client receives
-// {"error":"<message>"} as its argument.
+// {"error":"invalid arguments"} as its argument.
 func Handle[T any](fn func(s *Socket, v T)) EventHandler {
 	return func(e *Event) {
 		var v T
 		if err := e.args.Decode(&v); err != nil {
-			typedFail(e, err)
+			decodeFail(e, err)
 			return
 		}
 		fn(e.socket, v)
@@ -200,7 +205,7 @@ func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
 		var a A
 		var b B
 		if err := e.args.Decode(&a, &b); err != nil {
-			typedFail(e, err)
+			decodeFail(e, err)
 			return
 		}
 		fn(e.socket, a, b)
@@ -209,24 +214,28 @@ func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
 
 // HandleAck returns an EventHandler for an event with one argument that
 // expects an acknowledgement: fn's result is the acknowledgement's
-// argument. If fn returns an error, or the argument does not fit Req, the
-// client receives {"error":"<message>"} instead and the error goes to the
-// socket's OnError handlers. ctx is cancelled when the socket disconnects.
+// argument. If fn returns an error, the client receives
+// {"error":"<err.Error()>"} instead: return errors meant for the client. If
+// the argument does not fit Req, fn is not called, the client receives
+// {"error":"invalid arguments"} and the decoding error goes to the socket's
+// OnError handlers. ctx is cancelled when the socket disconnects.
 func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (Resp, error)) EventHandler {
 	return func(e *Event) {
 		var req Req
 		if err := e.args.Decode(&req); err != nil {
-			typedFail(e, err)
+			decodeFail(e, err)
 			return
 		}
 		resp, err := fn(e.socket.ctx, e.socket, req)
 		if err != nil {
-			typedFail(e, err)
+			if e.HasAck() {
+				_ = e.Ack(ackError{Error: err.Error()})
+			}
 			return
 		}
 		if e.HasAck() {
 			if err := e.Ack(resp); err != nil {
-				e.socket.callErrorHandlers(fmt.Errorf("socketio: event %q: ack: %w", e.name, err))
+				e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
 			}
 		}
 	}

@@ -158,12 +158,9 @@ func TestTypedHandlers(t *testing.T) {
 	if g := c.nextText(); g != `32[{"error":"quantity must be positive"}]` {
 		t.Fatalf("got %s", g)
 	}
-	if err := recv(t, errs); !strings.Contains(err.Error(), "quantity must be positive") {
-		t.Fatalf("error hook: %v", err)
-	}
 	c.send(`23["buy","oops"]`)
 	g := c.nextText()
-	if !strings.HasPrefix(g, `33[{"error":"socketio: invalid arguments: argument 0:`) {
+	if g != `33[{"error":"invalid arguments"}]` {
 		t.Fatalf("got %s", g)
 	}
 	if err := recv(t, errs); !errors.Is(err, ErrInvalidArgs) {

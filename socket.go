@@ -128,7 +128,9 @@ func (s *Socket) ConnID() string { return s.conn.sess.ID() }
 // "websocket".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
-// Context returns a context cancelled when the socket disconnects.
+// Context returns a context cancelled when the socket disconnects. In
+// OnDisconnect handlers it is already cancelled: use another context for
+// work done there.
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // Connected reports whether the socket is connected.
@@ -463,9 +465,11 @@ func (s *Socket) Join(rooms ...string) {
 	s.nsp.adapter.AddAll(s.id, rooms)
 }
 
-// Leave removes the socket from a room.
-func (s *Socket) Leave(room string) {
-	s.nsp.adapter.Del(s.id, room)
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	for _, r := range rooms {
+		s.nsp.adapter.Del(s.id, r)
+	}
 }
 
 // Rooms returns the rooms the socket is in, sorted; its own room (its id)
