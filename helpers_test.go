@@ -5,49 +5,17 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/socketio-go/socketio/internal/leakcheck"
 	"github.com/socketio-go/socketio/internal/websocket"
 	"github.com/socketio-go/socketio/parser"
 )
 
 // TestMain fails the run if goroutines are left behind by the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			os.Stderr.WriteString("goroutines leaked by the tests:\n" + leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines returns the stacks of goroutines running code of this
-// module, after giving them a moment to exit.
-func leakedGoroutines() string {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "github.com/socketio-go/socketio") && !strings.Contains(g, "leakedGoroutines") && !strings.Contains(g, "testing.(*M)") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 // testEnv is a Socket.IO server under test.
 type testEnv struct {

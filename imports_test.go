@@ -23,6 +23,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/parser":             {},
 		mod + "/internal/websocket": {},
 		mod + "/internal/tasks":     {},
+		mod + "/internal/leakcheck": {},
 		mod + "/adapter":            {mod + "/parser"},
 		mod + "/engineio":           {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
 		mod:                         {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks"},
