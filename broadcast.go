@@ -137,7 +137,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		check()
 		mu.Unlock()
 	}
-	if err := b.nsp.adapter.BroadcastWithAck(p, b.opts(), onCount, onAck); err != nil {
+	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, b.opts(), onCount, onAck); err != nil {
 		return nil, err
 	}
 	select {

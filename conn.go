@@ -114,6 +114,9 @@ func (c *conn) handlePacket(p *parser.Packet) {
 }
 
 func (c *conn) connect(p *parser.Packet) {
+	if c.srv.isClosed() {
+		return // shutting down: the connection is about to close
+	}
 	auth := p.Data
 	if len(auth) == 0 {
 		auth = []byte("{}")

@@ -13,6 +13,9 @@ import (
 	"github.com/socketio-go/socketio/parser"
 )
 
+// adapterInitTimeout bounds the initialisation of a namespace's adapter.
+const adapterInitTimeout = 30 * time.Second
+
 // connectPacing is the pause between writing a CONNECT packet and running
 // the connection handlers.
 const connectPacing = time.Millisecond
@@ -43,7 +46,9 @@ type Namespace struct {
 func newNamespace(srv *Server, name string) *Namespace {
 	n := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
 	n.adapter = srv.adapterFactory(nsHost{n})
-	if err := n.adapter.Init(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), adapterInitTimeout)
+	defer cancel()
+	if err := n.adapter.Init(ctx); err != nil {
 		srv.logger.Error("socketio: adapter init failed", "nsp", name, "err", err)
 	}
 	return n
@@ -131,6 +136,7 @@ func (n *Namespace) connect(s *Socket) {
 				}
 				s.conn.remove(s)
 				s.markClosed()
+				n.adapter.DelAll(s.id) // rooms joined by a middleware
 				_ = s.conn.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name, ID: parser.NoID, Data: data}, false)
 				return
 			}
@@ -148,7 +154,7 @@ func (n *Namespace) connect(s *Socket) {
 		err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
 		n.mu.Unlock()
 		if err != nil {
-			n.remove(s)
+			n.remove(s, nil)
 			s.onClose(ReasonTransportClose, err)
 			return
 		}
@@ -156,7 +162,7 @@ func (n *Namespace) connect(s *Socket) {
 		if !s.Connected() {
 			// Disconnected meanwhile: onClose may have run before the
 			// socket was in its room.
-			n.remove(s)
+			n.remove(s, nil)
 		} else {
 			s.conn.connected()
 		}
@@ -190,11 +196,15 @@ func appendConnectPayload(b []byte, sid string) []byte {
 	return append(b, `"}`...)
 }
 
-// remove forgets a disconnected socket.
-func (n *Namespace) remove(s *Socket) {
+// remove forgets a disconnected socket. A non-nil bye packet is queued for
+// the client under the namespace lock, so that no broadcast follows it.
+func (n *Namespace) remove(s *Socket, bye *parser.Packet) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
+	}
+	if bye != nil {
+		_ = s.conn.writePacket(bye, false)
 	}
 	n.mu.Unlock()
 	n.adapter.DelAll(s.id)
@@ -298,32 +308,76 @@ func (h nsHost) Deliver(p *parser.Packet, flags adapter.BroadcastFlags, ids iter
 	}
 }
 
-func (h nsHost) DeliverWithAck(p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID], onAck func(adapter.AckResponse)) int {
+func (h nsHost) DeliverWithAck(ctx context.Context, p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID], onAck func(adapter.AckResponse)) int {
 	n := h.n
 	p.ID = n.nextAckID()
+	ackID := p.ID
 	pkts := encodePacket(p)
-	count := 0
+
+	// When ctx ends, the sockets that have not answered forget the
+	// acknowledgement; once all answered, nothing is left to forget.
+	var (
+		mu      sync.Mutex
+		waiting []*Socket
+		pending int
+		stop    = func() bool { return false }
+	)
+	answered := func() {
+		mu.Lock()
+		pending--
+		done, stopFn := pending == 0, stop
+		mu.Unlock()
+		if done {
+			stopFn()
+		}
+	}
 	n.mu.RLock()
-	defer n.mu.RUnlock()
 	for id := range ids {
 		s := n.sockets[id]
 		if s == nil {
 			continue
 		}
 		sid := s.id
-		ok := s.registerAck(p.ID, func(r ackResult) {
+		mu.Lock()
+		pending++
+		mu.Unlock()
+		ok := s.registerAck(ackID, func(r ackResult) {
 			data, _ := r.args.MarshalJSON()
 			onAck(adapter.AckResponse{Socket: sid, Data: data, Attachments: r.args.atts, Err: r.err})
+			answered()
 		})
 		if !ok {
+			answered()
 			continue
 		}
-		if err := s.conn.send(pkts, flags.Volatile); err != nil {
-			s.unregisterAck(p.ID)
+		if err := s.conn.send(pkts, flags.Volatile); err != nil && s.unregisterAck(ackID) {
+			answered()
 			continue
 		}
-		count++
+		// Sent, or the socket closed meanwhile and its callback already
+		// reported it: either way it counts.
+		waiting = append(waiting, s)
 	}
+	n.mu.RUnlock()
+	mu.Lock()
+	count := len(waiting)
+	if pending > 0 {
+		n.srv.tasks.Add()
+		stopAfter := context.AfterFunc(ctx, func() {
+			defer n.srv.tasks.Done()
+			for _, s := range waiting {
+				s.unregisterAck(ackID)
+			}
+		})
+		stop = func() bool {
+			if stopAfter() {
+				n.srv.tasks.Done() // the cleanup will never run
+				return true
+			}
+			return false
+		}
+	}
+	mu.Unlock()
 	return count
 }
 

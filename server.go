@@ -32,13 +32,15 @@ type Server struct {
 	maxAttachments int
 	eventQueueSize int
 
-	mu      sync.RWMutex
-	nsps    map[string]*Namespace
-	parents []*parentNamespace
+	mu       sync.RWMutex
+	nsps     map[string]*Namespace
+	creating map[string]chan struct{} // namespaces whose adapter is being set up
+	parents  []*parentNamespace
 
 	tasks      tasks.Group
 	shutdownMu sync.Mutex
-	closed     bool
+	closed     bool // Shutdown or Close was called
+	forced     bool // Close was called
 	httpSrv    *http.Server
 }
 
@@ -77,6 +79,7 @@ func NewServer(opts *Options) *Server {
 		panic("socketio: negative value in Options")
 	}
 	s.nsps = make(map[string]*Namespace)
+	s.creating = make(map[string]chan struct{})
 	s.engine = engineio.NewServer(s.opts.engineOptions(), engineHandler{s})
 	s.Of("/")
 	return s
@@ -103,19 +106,44 @@ func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
-	s.mu.RLock()
-	nsp := s.nsps[name]
-	s.mu.RUnlock()
-	if nsp != nil {
+	return s.namespace(name, nil)
+}
+
+// namespace returns the namespace name, creating it (as a child of parent,
+// if not nil) when it does not exist. The adapter of a new namespace is
+// created and initialised without holding the server lock: a slow
+// adapter delays only the callers that need that namespace.
+func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
+	for {
+		s.mu.RLock()
+		nsp, wait := s.nsps[name], s.creating[name]
+		s.mu.RUnlock()
+		if nsp != nil {
+			return nsp
+		}
+		if wait != nil {
+			<-wait
+			continue
+		}
+		s.mu.Lock()
+		if s.nsps[name] != nil || s.creating[name] != nil {
+			s.mu.Unlock()
+			continue
+		}
+		done := make(chan struct{})
+		s.creating[name] = done
+		s.mu.Unlock()
+
+		nsp = newNamespace(s, name)
+		nsp.parent = parent
+
+		s.mu.Lock()
+		s.nsps[name] = nsp
+		delete(s.creating, name)
+		s.mu.Unlock()
+		close(done)
 		return nsp
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if nsp = s.nsps[name]; nsp == nil {
-		nsp = newNamespace(s, name)
-		s.nsps[name] = nsp
-	}
-	return nsp
 }
 
 // OfFunc declares dynamic namespaces: when a client connects to a namespace
@@ -151,14 +179,7 @@ func (s *Server) lookupNamespace(name string, auth []byte) *Namespace {
 		if !p.match(name, auth) {
 			continue
 		}
-		s.mu.Lock()
-		if nsp = s.nsps[name]; nsp == nil {
-			nsp = newNamespace(s, name)
-			nsp.parent = p.ParentNamespace
-			s.nsps[name] = nsp
-		}
-		s.mu.Unlock()
-		return nsp
+		return s.namespace(name, p.ParentNamespace)
 	}
 	return nil
 }
@@ -238,6 +259,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+func (s *Server) isClosed() bool {
+	s.shutdownMu.Lock()
+	defer s.shutdownMu.Unlock()
+	return s.closed
+}
+
 // Shutdown stops the server gracefully: it refuses new connections,
 // disconnects every socket with "server shutting down", flushes what was
 // queued for each connection, answers pending long-polls, closes the
@@ -251,16 +278,21 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
 
 // Close is Shutdown without the grace: connections are closed at once,
-// without flushing. It still waits for the server's goroutines to return.
+// without flushing. It still waits for the server's goroutines (handlers
+// included) to return. It may follow a Shutdown whose ctx ended, to finish
+// closing what that left open.
 func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
 
 func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 	s.shutdownMu.Lock()
-	already := s.closed
+	already, forced := s.closed, s.forced
 	s.closed = true
+	if !graceful {
+		s.forced = true
+	}
 	hs := s.httpSrv
 	s.shutdownMu.Unlock()
-	if already {
+	if (graceful && already) || (!graceful && forced) {
 		return ErrServerClosed
 	}
 	s.mu.RLock()
@@ -269,6 +301,20 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		nsps = append(nsps, nsp)
 	}
 	s.mu.RUnlock()
+	if already {
+		// Close after a Shutdown that timed out: finish the job.
+		err := s.engine.Close()
+		if hs != nil {
+			_ = hs.Close()
+		}
+		if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
+			err = werr
+		}
+		if errors.Is(err, engineio.ErrServerClosed) {
+			err = nil
+		}
+		return err
+	}
 	for _, nsp := range nsps {
 		for _, sock := range nsp.localSockets() {
 			sock.onClose(ReasonServerShuttingDown, nil)

@@ -59,6 +59,7 @@ type Socket struct {
 
 	mu              sync.Mutex
 	state           socketState
+	wasConnected    bool
 	nextHandler     uint64
 	handlers        map[string][]handlerEntry[EventHandler]
 	anyHandlers     []handlerEntry[EventHandler]
@@ -162,6 +163,7 @@ func (s *Socket) markConnected() bool {
 		return false
 	}
 	s.state = socketConnected
+	s.wasConnected = true
 	return true
 }
 
@@ -296,10 +298,13 @@ func (s *Socket) onPacket(p *parser.Packet) {
 
 func (s *Socket) dispatch(e *Event) {
 	s.mu.Lock()
-	if s.state != socketConnected {
+	if !s.wasConnected {
+		// The connection was refused: its events are not handled.
 		s.mu.Unlock()
 		return
 	}
+	// Events received before a disconnection are handled, after it: the
+	// disconnection handlers are queued behind them.
 	mws := append([]func(*Event) error(nil), s.middlewares...)
 	anys := fns(s.anyHandlers)
 	hs := fns(s.handlers[e.name])
@@ -355,10 +360,14 @@ func (s *Socket) registerAck(id int64, fn func(ackResult)) bool {
 	return true
 }
 
-func (s *Socket) unregisterAck(id int64) {
+// unregisterAck forgets an acknowledgement callback. It reports whether
+// the callback was still registered (and will now never be called).
+func (s *Socket) unregisterAck(id int64) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.acks[id]
 	delete(s.acks, id)
-	s.mu.Unlock()
+	return ok
 }
 
 // Sending.
@@ -456,13 +465,27 @@ func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...a
 
 // Rooms.
 
-// Join adds the socket to rooms. It does nothing once the socket is
-// disconnected.
+// Join adds the socket to rooms. It may be called from a connection
+// middleware, before the socket is connected; it does nothing once the
+// socket is disconnected.
 func (s *Socket) Join(rooms ...string) {
-	if !s.Connected() {
+	if s.closed() {
 		return
 	}
 	s.nsp.adapter.AddAll(s.id, rooms)
+	if s.closed() {
+		// The socket disconnected meanwhile, maybe after leaving its
+		// rooms: do not leave it in these.
+		for _, r := range rooms {
+			s.nsp.adapter.Del(s.id, r)
+		}
+	}
+}
+
+func (s *Socket) closed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketClosed
 }
 
 // Leave removes the socket from rooms.
@@ -521,13 +544,17 @@ func (s *Socket) Disconnect(close bool) {
 		s.conn.disconnectAll()
 		return
 	}
-	_ = s.conn.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name, ID: parser.NoID}, false)
-	s.onClose(ReasonServerNamespaceDisconnect, nil)
+	s.close(ReasonServerNamespaceDisconnect, nil, true)
 }
 
 // onClose disconnects the socket: it leaves its rooms, pending
 // acknowledgements fail, and the disconnection handlers are queued.
-func (s *Socket) onClose(reason DisconnectReason, cause error) {
+func (s *Socket) onClose(reason DisconnectReason, cause error) { s.close(reason, cause, false) }
+
+// close is onClose; with sendDisconnect, the client gets a DISCONNECT
+// packet, queued as the socket leaves the namespace so that no broadcast
+// follows it.
+func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool) {
 	s.mu.Lock()
 	if s.state == socketClosed {
 		s.mu.Unlock()
@@ -538,15 +565,21 @@ func (s *Socket) onClose(reason DisconnectReason, cause error) {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
-	s.cancel()
 	s.conn.remove(s)
 	if wasConnected {
 		rooms := s.nsp.adapter.SocketRooms(s.id)
 		s.mu.Lock()
 		s.closedRooms = rooms
 		s.mu.Unlock()
-		s.nsp.remove(s)
 	}
+	var bye *parser.Packet
+	if sendDisconnect {
+		bye = &parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name, ID: parser.NoID}
+	}
+	// Always: a middleware may have joined rooms before a refusal.
+	s.nsp.remove(s, bye)
+	// Once the context is done, the socket has left its rooms.
+	s.cancel()
 	for _, fn := range acks {
 		fn(ackResult{err: ErrDisconnected})
 	}

@@ -118,9 +118,10 @@ type Namespace interface {
 	// DeliverWithAck is Deliver for a packet that asks every recipient
 	// for an acknowledgement. The namespace assigns p.ID. onAck is called
 	// once for every socket the packet reached, with its answer or with
-	// Err set if it disconnected first. It returns the number of sockets
-	// the packet reached.
-	DeliverWithAck(p *parser.Packet, flags BroadcastFlags, ids iter.Seq[SocketID], onAck func(AckResponse)) int
+	// Err set if it disconnected first, unless ctx ends before: the
+	// sockets then stop waiting. It returns the number of sockets the
+	// packet reached.
+	DeliverWithAck(ctx context.Context, p *parser.Packet, flags BroadcastFlags, ids iter.Seq[SocketID], onAck func(AckResponse)) int
 	// SocketInfo describes a local socket. ok is false if there is none
 	// with this id.
 	SocketInfo(id SocketID) (info SocketInfo, ok bool)
@@ -165,11 +166,12 @@ type Adapter interface {
 	// unless opts.Flags.Local.
 	Broadcast(p *parser.Packet, opts BroadcastOptions) error
 	// BroadcastWithAck sends p to the sockets selected by opts and asks
-	// each for an acknowledgement. onCount is called (possibly several
-	// times, once per server) with the number of sockets reached; onAck is
-	// called for every answer. Both may be called after BroadcastWithAck
-	// returned, from other goroutines.
-	BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onCount func(n int), onAck func(AckResponse)) error
+	// each for an acknowledgement. onCount is called once per server with
+	// the number of sockets reached there; onAck is called for every
+	// answer. Both may be called after BroadcastWithAck returned, from
+	// other goroutines, until ctx ends, after which the adapter stops
+	// waiting for answers.
+	BroadcastWithAck(ctx context.Context, p *parser.Packet, opts BroadcastOptions, onCount func(n int), onAck func(AckResponse)) error
 
 	// FetchSockets describes the sockets selected by opts.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)

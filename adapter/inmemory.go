@@ -198,8 +198,8 @@ func (a *InMemory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 
 // BroadcastWithAck delivers p to the local sockets selected by opts and
 // reports their acknowledgements.
-func (a *InMemory) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onCount func(int), onAck func(AckResponse)) error {
-	n := a.nsp.DeliverWithAck(p, opts.Flags, func(yield func(SocketID) bool) { a.forEach(opts, yield) }, onAck)
+func (a *InMemory) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts BroadcastOptions, onCount func(int), onAck func(AckResponse)) error {
+	n := a.nsp.DeliverWithAck(ctx, p, opts.Flags, func(yield func(SocketID) bool) { a.forEach(opts, yield) }, onAck)
 	onCount(n)
 	return nil
 }

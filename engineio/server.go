@@ -54,10 +54,10 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session
 
-	closing   atomic.Bool
-	tasks     tasks.Group
-	closeOnce sync.Once
-	done      chan struct{}
+	closing atomic.Bool // no new sessions: Shutdown or Close was called
+	forced  bool        // Close was called; guarded by mu
+	tasks   tasks.Group
+	done    chan struct{}
 }
 
 // NewServer returns a server that hands its sessions to h. A nil opts
@@ -288,7 +288,9 @@ func (s *Server) removeSession(sess *Session) {
 // Shutdown stops accepting new sessions, closes every open session (after
 // flushing what was queued for it) and waits until every goroutine the
 // server started has returned, or ctx ends. Pending long-polling requests
-// are answered. Call it before http.Server.Shutdown, which neither closes
+// are answered. If ctx ends first, the sessions still open are closed at
+// once and Shutdown returns ctx.Err(); Close can then be used to wait for
+// the rest. Call Shutdown before http.Server.Shutdown, which neither closes
 // WebSockets nor releases long-polls. It returns ErrServerClosed when the
 // server was already shut down.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -296,39 +298,57 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes every session at once, without flushing, and waits until
-// every goroutine the server started has returned.
+// every goroutine the server started has returned. It may follow a
+// Shutdown that timed out. It returns ErrServerClosed when the server was
+// already closed.
 func (s *Server) Close() error {
 	return s.shutdown(context.Background(), false)
 }
 
 func (s *Server) shutdown(ctx context.Context, graceful bool) error {
-	first := false
-	s.closeOnce.Do(func() {
-		first = true
-		s.mu.Lock()
+	s.mu.Lock()
+	already := s.closing.Load()
+	if !already {
 		s.closing.Store(true)
 		close(s.done)
+	}
+	if (graceful && already) || (!graceful && s.forced) {
 		s.mu.Unlock()
-	})
-	s.mu.RLock()
+		return ErrServerClosed
+	}
+	if !graceful {
+		s.forced = true
+	}
 	sessions := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {
 		sessions = append(sessions, sess)
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	for _, sess := range sessions {
 		if graceful {
-			sess.Close()
+			sess.shutdownClose()
 		} else {
 			sess.closeWith(ReasonForcedClose, nil)
 		}
 		sess.endLinger()
 	}
-	err := s.tasks.Wait(ctx)
-	if err == nil && !first {
-		return ErrServerClosed
+	if graceful {
+		for _, sess := range sessions {
+			select {
+			case <-sess.Done():
+				continue
+			case <-ctx.Done():
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			for _, sess := range sessions {
+				sess.closeWith(ReasonForcedClose, nil)
+			}
+			return ctx.Err()
+		}
 	}
-	return err
+	return s.tasks.Wait(ctx)
 }
 
 // newSessionID returns 120 random bits, encoded in 20 URL-safe characters

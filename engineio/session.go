@@ -150,6 +150,16 @@ func (s *Session) openPayload() []byte {
 func (s *Session) start(h SessionHandler, ws *websocket.Conn) {
 	s.mu.Lock()
 	s.handler = h
+	if s.state == stateClosed {
+		// The server shut down meanwhile.
+		reason, cause := s.closeReason, s.closeCause
+		s.mu.Unlock()
+		if ws != nil {
+			_ = ws.Close(websocket.StatusNoStatus, "")
+		}
+		h.HandleClose(reason, cause)
+		return
+	}
 	s.due = s.created.Add(s.srv.cfg.pingInterval)
 	s.timer = time.AfterFunc(time.Until(s.due), s.onTimer)
 	if ws != nil {
@@ -342,6 +352,20 @@ func (s *Session) endLinger() {
 // "transport error" and the given cause.
 func (s *Session) Abort(cause error) {
 	s.closeWith(ReasonTransportError, cause)
+}
+
+// shutdownClose closes the session for a server shutdown: like Close, but
+// a long-polling session with no poll pending closes at once instead of
+// waiting for the client's next request, like the official server.
+func (s *Session) shutdownClose() {
+	s.mu.Lock()
+	idle := s.transport == TransportPolling && s.ws == nil && !s.getActive
+	s.mu.Unlock()
+	if idle {
+		s.closeWith(ReasonForcedClose, nil)
+		return
+	}
+	s.Close()
 }
 
 // closeWith closes the session at once.
