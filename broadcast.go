@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/socketio-go/socketio/adapter"
 )
@@ -95,6 +96,11 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
+	opts := b.opts()
+	if deadline, ok := ctx.Deadline(); ok {
+		// Carried to the other servers of a cluster, which wait as long.
+		opts.Flags.Timeout = time.Until(deadline)
+	}
 	servers := 1
 	if !b.flags.Local {
 		if servers, err = b.nsp.adapter.ServerCount(ctx); err != nil {
@@ -137,7 +143,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		check()
 		mu.Unlock()
 	}
-	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, b.opts(), onCount, onAck); err != nil {
+	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		return nil, err
 	}
 	select {
