@@ -926,10 +926,7 @@ func TestRegression_BroadcastAfterNamespaceDisconnect(t *testing.T) {
 	}
 	recv(t, disconnected)
 
-	var frames []string
-	for _, p := range upTo(t, c, marker) {
-		frames = append(frames, p)
-	}
+	frames := upTo(t, c, marker)
 	if i := slices.Index(frames, "1"); i < 0 || i != len(frames)-1 {
 		t.Fatalf("frames %q: want the DISCONNECT last", frames)
 	}
