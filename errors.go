@@ -55,6 +55,7 @@ type ConnectError struct {
 	Data    any
 }
 
+// Error returns Message.
 func (e *ConnectError) Error() string { return e.Message }
 
 // connectErrorPayload builds the CONNECT_ERROR payload for err:

@@ -78,6 +78,7 @@ type RequestError struct {
 	Context string // what exactly was wrong, for logs
 }
 
+// Error describes the refused request.
 func (e *RequestError) Error() string {
 	s := "engineio: " + e.Message + " (code " + strconv.Itoa(e.Code) + ")"
 	if e.Context != "" {
