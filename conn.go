@@ -24,6 +24,7 @@ type conn struct {
 	sockets       map[string]*Socket // by namespace name, connected or connecting
 	closed        bool
 	connectTimer  *time.Timer
+	attTimer      *time.Timer // set while attachments are awaited
 	everConnected bool
 }
 
@@ -31,7 +32,7 @@ func newConn(srv *Server, sess *engineio.Session) *conn {
 	c := &conn{
 		srv:     srv,
 		sess:    sess,
-		dec:     parser.Decoder{MaxAttachments: srv.maxAttachments},
+		dec:     parser.Decoder{MaxAttachments: srv.maxAttachments, MaxAttachmentBytes: srv.maxAttBytes},
 		sockets: make(map[string]*Socket, 1),
 	}
 	c.connectTimer = time.AfterFunc(srv.connectTimeout, c.onConnectTimeout)
@@ -65,9 +66,31 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 		c.onParseError(err)
 		return
 	}
+	c.watchAttachments()
 	if p != nil {
 		c.handlePacket(p)
 	}
+}
+
+// watchAttachments arms the attachment deadline when the decoder waits for
+// the binary attachments of a packet, and disarms it when it does not.
+func (c *conn) watchAttachments() {
+	pending := c.dec.Pending()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case pending && c.attTimer == nil:
+		c.attTimer = time.AfterFunc(c.srv.attTimeout, c.onAttachmentTimeout)
+	case !pending && c.attTimer != nil:
+		c.attTimer.Stop()
+		c.attTimer = nil
+	}
+}
+
+func (c *conn) onAttachmentTimeout() {
+	c.srv.tasks.Add()
+	defer c.srv.tasks.Done()
+	c.onParseError(errors.New("socketio: binary attachments did not arrive in time"))
 }
 
 // onParseError reacts to an invalid Socket.IO packet like the official
@@ -123,7 +146,7 @@ func (c *conn) connect(p *parser.Packet) {
 	}
 	nsp := c.srv.lookupNamespace(p.Namespace, auth)
 	if nsp == nil {
-		c.writePacket(&parser.Packet{
+		_ = c.writePacket(&parser.Packet{
 			Type:      parser.ConnectError,
 			Namespace: p.Namespace,
 			ID:        parser.NoID,
@@ -135,6 +158,16 @@ func (c *conn) connect(p *parser.Packet) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		return
+	}
+	if len(c.sockets) >= c.srv.maxNamespaces {
+		c.mu.Unlock()
+		_ = c.writePacket(&parser.Packet{
+			Type:      parser.ConnectError,
+			Namespace: p.Namespace,
+			ID:        parser.NoID,
+			Data:      []byte(`{"message":"Too many namespaces"}`),
+		}, false)
 		return
 	}
 	c.sockets[nsp.name] = s
@@ -229,6 +262,12 @@ func (c *conn) onClose(reason DisconnectReason, cause error) {
 	clear(c.sockets)
 	c.mu.Unlock()
 	c.connectTimer.Stop()
+	c.mu.Lock()
+	if c.attTimer != nil {
+		c.attTimer.Stop()
+		c.attTimer = nil
+	}
+	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason, cause)
 	}

@@ -36,6 +36,9 @@ var (
 	// ErrInvalidArgs is wrapped by the error of a typed handler whose
 	// arguments do not fit its types.
 	ErrInvalidArgs = errors.New("socketio: invalid arguments")
+	// ErrTooManyPendingAcks is returned by EmitWithAck when the socket
+	// already waits for Options.MaxPendingAcks acknowledgements.
+	ErrTooManyPendingAcks = errors.New("socketio: too many pending acknowledgements")
 )
 
 // ackTimeoutError is ErrAckTimeout that also matches the context error.

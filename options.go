@@ -15,6 +15,12 @@ const (
 	DefaultConnectTimeout = 45 * time.Second
 	DefaultMaxAttachments = 10
 	DefaultEventQueueSize = 1024
+	// DefaultMaxAttachmentBytes bounds the binary attachments of one
+	// incoming packet: ten attachments of the default maximum message size.
+	DefaultMaxAttachmentBytes = 10 * 1_000_000
+	DefaultAttachmentTimeout  = 30 * time.Second
+	DefaultMaxNamespaces      = 100
+	DefaultMaxPendingAcks     = 4096
 )
 
 // CORSOptions is the cross-origin policy of the server; see
@@ -66,6 +72,26 @@ type Options struct {
 	// incoming packet. Zero means 10. A packet with more closes the
 	// connection.
 	MaxAttachments int
+	// MaxAttachmentBytes is the maximum total size of the binary
+	// attachments of one incoming packet. Zero means 10e6. More closes the
+	// connection.
+	MaxAttachmentBytes int64
+	// AttachmentTimeout is how long the server waits for the announced
+	// binary attachments of a packet before it closes the connection. Zero
+	// means 30s.
+	AttachmentTimeout time.Duration
+	// MaxNamespaces is the maximum number of namespaces one connection may
+	// join. Zero means 100. A CONNECT over the limit is refused with a
+	// connect_error "Too many namespaces".
+	MaxNamespaces int
+	// MaxPendingAcks is the maximum number of acknowledgements one socket
+	// may be waiting for (EmitWithAck). Zero means 4096. Over it,
+	// EmitWithAck fails with ErrTooManyPendingAcks.
+	MaxPendingAcks int
+	// MaxConnections caps the number of open connections (Engine.IO
+	// sessions). Zero means no cap. A handshake over the cap is answered
+	// with HTTP 503.
+	MaxConnections int
 	// WriteQueueSize is the maximum number of packets waiting to be sent to
 	// one connection. When it is full, volatile packets are dropped and any
 	// other packet closes the connection with "transport error" (a slow
@@ -95,6 +121,7 @@ func (o *Options) engineOptions() *engineio.Options {
 		Cookie:            o.Cookie,
 		CORS:              o.CORS,
 		WriteQueueSize:    o.WriteQueueSize,
+		MaxSessions:       o.MaxConnections,
 		Logger:            o.Logger,
 	}
 }

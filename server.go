@@ -31,6 +31,10 @@ type Server struct {
 	connectTimeout time.Duration
 	maxAttachments int
 	eventQueueSize int
+	maxAttBytes    int64
+	attTimeout     time.Duration
+	maxNamespaces  int
+	maxPendingAcks int
 
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace
@@ -63,19 +67,15 @@ func NewServer(opts *Options) *Server {
 	if s.adapterFactory == nil {
 		s.adapterFactory = adapter.NewInMemory
 	}
-	s.connectTimeout = opts.ConnectTimeout
-	if s.connectTimeout == 0 {
-		s.connectTimeout = DefaultConnectTimeout
-	}
-	s.maxAttachments = opts.MaxAttachments
-	if s.maxAttachments == 0 {
-		s.maxAttachments = DefaultMaxAttachments
-	}
-	s.eventQueueSize = opts.EventQueueSize
-	if s.eventQueueSize == 0 {
-		s.eventQueueSize = DefaultEventQueueSize
-	}
-	if s.connectTimeout < 0 || s.maxAttachments < 0 || s.eventQueueSize < 0 {
+	s.connectTimeout = orDefault(opts.ConnectTimeout, DefaultConnectTimeout)
+	s.maxAttachments = orDefault(opts.MaxAttachments, DefaultMaxAttachments)
+	s.eventQueueSize = orDefault(opts.EventQueueSize, DefaultEventQueueSize)
+	s.maxAttBytes = orDefault(opts.MaxAttachmentBytes, DefaultMaxAttachmentBytes)
+	s.attTimeout = orDefault(opts.AttachmentTimeout, DefaultAttachmentTimeout)
+	s.maxNamespaces = orDefault(opts.MaxNamespaces, DefaultMaxNamespaces)
+	s.maxPendingAcks = orDefault(opts.MaxPendingAcks, DefaultMaxPendingAcks)
+	if s.connectTimeout < 0 || s.maxAttachments < 0 || s.eventQueueSize < 0 || s.maxAttBytes < 0 ||
+		s.attTimeout < 0 || s.maxNamespaces < 0 || s.maxPendingAcks < 0 || opts.MaxConnections < 0 {
 		panic("socketio: negative value in Options")
 	}
 	s.nsps = make(map[string]*Namespace)
@@ -83,6 +83,14 @@ func NewServer(opts *Options) *Server {
 	s.engine = engineio.NewServer(s.opts.engineOptions(), engineHandler{s})
 	s.Of("/")
 	return s
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // engineHandler receives the Engine.IO sessions of a Server.

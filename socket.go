@@ -360,6 +360,12 @@ func (s *Socket) registerAck(id int64, fn func(ackResult)) bool {
 	return true
 }
 
+func (s *Socket) pendingAcks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.acks)
+}
+
 // unregisterAck forgets an acknowledgement callback. It reports whether
 // the callback was still registered (and will now never be called).
 func (s *Socket) unregisterAck(id int64) bool {
@@ -422,6 +428,9 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, vola
 	}
 	p.ID = s.nsp.nextAckID()
 	ch := make(chan ackResult, 1)
+	if s.pendingAcks() >= s.nsp.srv.maxPendingAcks {
+		return Args{}, ErrTooManyPendingAcks
+	}
 	if !s.registerAck(p.ID, func(r ackResult) { ch <- r }) {
 		return Args{}, ErrDisconnected
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// other packet closes the session with "transport error" and
 	// [ErrSlowConsumer]. Zero means 4096.
 	WriteQueueSize int
+	// MaxSessions caps the number of open sessions. Zero means no cap. A
+	// handshake over the cap is answered with HTTP 503.
+	MaxSessions int
 	// Logger receives diagnostics. Nil means no logging.
 	Logger *slog.Logger
 }
@@ -109,6 +112,7 @@ type config struct {
 	cookie         *http.Cookie
 	cors           *corsPolicy
 	writeQueueSize int
+	maxSessions    int
 	logger         *slog.Logger
 }
 
@@ -124,6 +128,7 @@ func newConfig(o *Options) *config {
 		allowUpgrades:  !o.DisableUpgrades,
 		allowRequest:   o.AllowRequest,
 		writeQueueSize: o.WriteQueueSize,
+		maxSessions:    o.MaxSessions,
 		logger:         o.Logger,
 	}
 	if c.pingInterval == 0 {
@@ -141,7 +146,7 @@ func newConfig(o *Options) *config {
 	if c.writeQueueSize == 0 {
 		c.writeQueueSize = DefaultWriteQueueSize
 	}
-	if c.pingInterval < 0 || c.pingTimeout < 0 || c.upgradeTimeout < 0 || c.maxBufferSize < 0 || c.writeQueueSize < 0 {
+	if c.pingInterval < 0 || c.pingTimeout < 0 || c.upgradeTimeout < 0 || c.maxBufferSize < 0 || c.writeQueueSize < 0 || c.maxSessions < 0 {
 		panic("engineio: negative value in Options")
 	}
 	transports := o.Transports

@@ -151,6 +151,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	// A body over the limit is refused with 413, like the official server
 	// does, without closing the session: nothing of it is delivered, and
 	// the client decides (the official one closes the connection).
+	// A slow body (slowloris) must not hold the session: the body must
+	// arrive within pingTimeout.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.srv.cfg.pingTimeout))
 	limit := s.srv.cfg.maxBufferSize
 	if r.ContentLength > limit {
 		s.refuseTooLarge(w, r)

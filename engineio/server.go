@@ -180,6 +180,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if s.cfg.maxSessions > 0 && s.SessionCount() >= s.cfg.maxSessions {
+		s.cfg.logger.Warn("engineio: handshake refused: MaxSessions reached", "max", s.cfg.maxSessions)
+		http.Error(w, "server at capacity", http.StatusServiceUnavailable)
+		return
+	}
 	if cfg.allowRequest != nil {
 		if err := cfg.allowRequest(r); err != nil {
 			e := newRequestError(CodeForbidden, err.Error())
@@ -226,7 +231,7 @@ func (s *Server) setCookie(h http.Header, sid string) {
 func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
 	sess := s.newSession(r, TransportPolling, nil)
 	if sess == nil {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		http.Error(w, "server shutting down or at capacity", http.StatusServiceUnavailable)
 		return
 	}
 	s.cfg.cors.setHeaders(w.Header(), r)
@@ -262,7 +267,7 @@ func (s *Server) newSession(r *http.Request, transport string, ws *websocket.Con
 func (s *Server) newSessionWithID(id string, r *http.Request, transport string, ws *websocket.Conn) *Session {
 	sess := newSession(s, id, r, transport)
 	s.mu.Lock()
-	if s.closing.Load() {
+	if s.closing.Load() || (s.cfg.maxSessions > 0 && len(s.sessions) >= s.cfg.maxSessions) {
 		s.mu.Unlock()
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -804,4 +805,20 @@ func TestConcurrentSends(t *testing.T) {
 		next[w]++
 	}
 	wg.Wait()
+}
+
+func TestSlowPostBodyIsCutOff(t *testing.T) {
+	ts := newTestServer(t, &Options{PingTimeout: 100 * time.Millisecond, PingInterval: time.Minute})
+	sid := ts.openPolling()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Announce 100 bytes, send one, then stall (slowloris).
+	fmt.Fprintf(conn, "POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4", sid)
+	ev := ts.app.waitClose(t)
+	if ev.reason != ReasonTransportError {
+		t.Fatalf("close %+v", ev)
+	}
 }
