@@ -29,6 +29,7 @@ func TestImportGraph(t *testing.T) {
 		mod:                         {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks"},
 		mod + "/cmd/conformance":    {mod, mod + "/engineio"},
 		mod + "/interop/goserver":   {mod},
+		mod + "/cmd/benchserver":    {mod},
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	seen := 0
