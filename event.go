@@ -97,6 +97,7 @@ type Event struct {
 	args   Args
 	ackID  int64
 	acked  atomic.Bool
+	dedup  *dedupEntry // set when retries of this event are deduplicated
 }
 
 func newEvent(s *Socket, p *parser.Packet) (*Event, error) {
@@ -159,7 +160,15 @@ func (e *Event) Ack(args ...any) error {
 		return err
 	}
 	p.ID = e.ackID
-	return s.conn.writePacket(p, false)
+	err = s.conn.writePacket(p, false)
+	if e.dedup != nil {
+		// Retries of this event get the same answer.
+		reply := *p
+		for _, id := range s.dedup.sent(e.dedup, &reply) {
+			s.replyTo(&reply, id)
+		}
+	}
+	return err
 }
 
 // ackError is the payload of an acknowledgement that reports an error from

@@ -102,6 +102,10 @@ type Options struct {
 	// its handlers can process is disconnected with "transport error".
 	// Zero means 1024.
 	EventQueueSize int
+	// RetryDedup, if set, deduplicates events that clients with retries
+	// send again, so that a handler runs once per event. Nil means off.
+	// See RetryDedupOptions.
+	RetryDedup *RetryDedupOptions
 	// Adapter creates the adapter of each namespace. Nil means the
 	// in-memory, single-server adapter.
 	Adapter adapter.Factory

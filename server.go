@@ -56,6 +56,13 @@ func NewServer(opts *Options) *Server {
 	}
 	s := &Server{opts: *opts}
 	s.opts.Transports = slices.Clone(opts.Transports)
+	if opts.RetryDedup != nil {
+		rd := *opts.RetryDedup
+		if rd.Window < 0 || rd.MaxEntries < 0 {
+			panic("socketio: negative value in RetryDedupOptions")
+		}
+		s.opts.RetryDedup = &rd
+	}
 	if s.opts.Path == "" {
 		s.opts.Path = DefaultPath
 	}

@@ -56,6 +56,7 @@ type Socket struct {
 	cancel    context.CancelFunc
 
 	dispatcher dispatcher
+	dedup      *dedup // nil unless Options.RetryDedup is set
 
 	mu              sync.Mutex
 	state           socketState
@@ -82,6 +83,9 @@ func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handshake = buildHandshake(c, auth)
 	s.dispatcher = dispatcher{limit: nsp.srv.eventQueueSize, srv: nsp.srv, onPanic: s.onPanic}
+	if o := nsp.srv.opts.RetryDedup; o != nil {
+		s.dedup = newDedup(o)
+	}
 	return s
 }
 
@@ -273,6 +277,14 @@ func (s *Socket) onPacket(p *parser.Packet) {
 		if err != nil {
 			s.conn.onParseError(err)
 			return
+		}
+		if s.dedup != nil && e.HasAck() {
+			if reply, retry := s.dedup.check(e); retry {
+				if reply != nil {
+					s.replyTo(reply, e.ackID)
+				}
+				return
+			}
 		}
 		if !s.dispatcher.push(func() { s.dispatch(e) }) {
 			s.nsp.srv.logger.Warn("socketio: event queue full, closing the connection", "sid", s.id)
