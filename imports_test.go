@@ -19,17 +19,18 @@ func TestImportGraph(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	allowed := map[string][]string{
-		mod + "/engineio/packet":    {},
-		mod + "/parser":             {},
-		mod + "/internal/websocket": {},
-		mod + "/internal/tasks":     {},
-		mod + "/internal/leakcheck": {},
-		mod + "/adapter":            {mod + "/parser"},
-		mod + "/engineio":           {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
-		mod:                         {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks"},
-		mod + "/cmd/conformance":    {mod, mod + "/engineio"},
-		mod + "/interop/goserver":   {mod},
-		mod + "/cmd/benchserver":    {mod},
+		mod + "/engineio/packet":     {},
+		mod + "/parser":              {},
+		mod + "/internal/websocket":  {},
+		mod + "/internal/tasks":      {},
+		mod + "/internal/leakcheck":  {},
+		mod + "/internal/faultproxy": {},
+		mod + "/adapter":             {mod + "/parser"},
+		mod + "/engineio":            {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
+		mod:                          {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks"},
+		mod + "/cmd/conformance":     {mod, mod + "/engineio"},
+		mod + "/interop/goserver":    {mod},
+		mod + "/cmd/benchserver":     {mod},
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	seen := 0

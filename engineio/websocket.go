@@ -3,7 +3,6 @@ package engineio
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -148,11 +147,13 @@ func (s *Session) readLoop(ws *websocket.Conn) {
 }
 
 // transportFailed closes the session after a read error on ws: a close by
-// the peer is "transport close", anything else "transport error".
+// the peer or a lost connection is "transport close" (as with the official
+// server), a protocol violation (an oversized message, invalid UTF-8,
+// a malformed frame) "transport error".
 func (s *Session) transportFailed(ws *websocket.Conn, err error) {
 	var ce *websocket.CloseError
-	if errors.As(err, &ce) || errors.Is(err, io.EOF) {
-		s.closeIfTransport(ws, ReasonTransportClose, nil)
+	if errors.As(err, &ce) || errors.Is(err, websocket.ErrConnectionLost) {
+		s.closeIfTransport(ws, ReasonTransportClose, err)
 		return
 	}
 	s.closeIfTransport(ws, ReasonTransportError, err)

@@ -97,6 +97,10 @@ var (
 	// ErrBadHandshake is wrapped by the errors Upgrade and Dial return when
 	// the opening handshake is invalid.
 	ErrBadHandshake = errors.New("websocket: bad handshake")
+	// ErrConnectionLost is wrapped by the error ReadMessage returns when
+	// the network connection ended without a close frame (end of stream,
+	// reset, network error).
+	ErrConnectionLost = errors.New("websocket: connection lost")
 )
 
 // Tunables.
@@ -496,7 +500,7 @@ func (c *Conn) readError(err error) error {
 	if err == io.EOF && (!c.atBoundary || c.rend > c.rpos) {
 		err = io.ErrUnexpectedEOF // in the middle of a frame or message
 	}
-	return fmt.Errorf("websocket: connection lost: %w", err)
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }
 
 // closedError returns the error for a read on a connection that was closed
