@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,7 +22,7 @@ type conn struct {
 	dec parser.Decoder // used by HandleMessage only, which is serialised
 
 	mu            sync.Mutex
-	sockets       map[string]*Socket // by namespace name, connected or connecting
+	sockets       []*Socket // one per namespace, connected or connecting (a slice: there are few)
 	closed        bool
 	connectTimer  *time.Timer
 	attTimer      *time.Timer // set while attachments are awaited
@@ -30,12 +31,13 @@ type conn struct {
 
 func newConn(srv *Server, sess *engineio.Session) *conn {
 	c := &conn{
-		srv:     srv,
-		sess:    sess,
-		dec:     parser.Decoder{MaxAttachments: srv.maxAttachments, MaxAttachmentBytes: srv.maxAttBytes},
-		sockets: make(map[string]*Socket, 1),
+		srv:  srv,
+		sess: sess,
+		dec:  parser.Decoder{MaxAttachments: srv.maxAttachments, MaxAttachmentBytes: srv.maxAttBytes},
 	}
+	c.mu.Lock()
 	c.connectTimer = time.AfterFunc(srv.connectTimeout, c.onConnectTimeout)
+	c.mu.Unlock()
 	return c
 }
 
@@ -108,11 +110,17 @@ func (c *conn) onParseError(err error) {
 }
 
 func (c *conn) socketList() []*Socket {
-	socks := make([]*Socket, 0, len(c.sockets))
+	return slices.Clone(c.sockets)
+}
+
+// socketOf returns the socket of namespace nsp; c.mu must be held.
+func (c *conn) socketOf(nsp string) *Socket {
 	for _, s := range c.sockets {
-		socks = append(socks, s)
+		if s.nsp.name == nsp {
+			return s
+		}
 	}
-	return socks
+	return nil
 }
 
 func (c *conn) handlePacket(p *parser.Packet) {
@@ -121,7 +129,7 @@ func (c *conn) handlePacket(p *parser.Packet) {
 		c.mu.Unlock()
 		return
 	}
-	s := c.sockets[p.Namespace]
+	s := c.socketOf(p.Namespace)
 	c.mu.Unlock()
 	switch {
 	case s == nil && p.Type == parser.Connect:
@@ -170,7 +178,7 @@ func (c *conn) connect(p *parser.Packet) {
 		}, false)
 		return
 	}
-	c.sockets[nsp.name] = s
+	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()
 	nsp.connect(s)
 }
@@ -180,15 +188,22 @@ func (c *conn) connect(p *parser.Packet) {
 func (c *conn) connected() {
 	c.mu.Lock()
 	c.everConnected = true
+	c.stopConnectTimerLocked()
 	c.mu.Unlock()
-	c.connectTimer.Stop()
+}
+
+func (c *conn) stopConnectTimerLocked() {
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil // a stopped timer still takes memory
+	}
 }
 
 // remove forgets a socket that left its namespace.
 func (c *conn) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -259,10 +274,8 @@ func (c *conn) onClose(reason DisconnectReason, cause error) {
 	}
 	c.closed = true
 	socks := c.socketList()
-	clear(c.sockets)
-	c.mu.Unlock()
-	c.connectTimer.Stop()
-	c.mu.Lock()
+	c.sockets = nil
+	c.stopConnectTimerLocked()
 	if c.attTimer != nil {
 		c.attTimer.Stop()
 		c.attTimer = nil

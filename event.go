@@ -133,7 +133,7 @@ func (e *Event) Args() Args { return e.args }
 func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
 
 // Context returns a context cancelled when the socket disconnects.
-func (e *Event) Context() context.Context { return e.socket.ctx }
+func (e *Event) Context() context.Context { return e.socket.Context() }
 
 // HasAck reports whether the client asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID != parser.NoID }
@@ -235,7 +235,7 @@ func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (
 			decodeFail(e, err)
 			return
 		}
-		resp, err := fn(e.socket.ctx, e.socket, req)
+		resp, err := fn(e.socket.Context(), e.socket, req)
 		if err != nil {
 			if e.HasAck() {
 				_ = e.Ack(ackError{Error: err.Error()})

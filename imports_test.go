@@ -25,11 +25,17 @@ func TestImportGraph(t *testing.T) {
 		mod + "/internal/tasks":      {},
 		mod + "/internal/leakcheck":  {},
 		mod + "/internal/faultproxy": {},
+		mod + "/internal/netpoll":    {},
 		mod + "/adapter":             {mod + "/parser"},
-		mod + "/engineio":            {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
+		mod + "/engineio":            {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks", mod + "/internal/netpoll"},
 		mod:                          {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks"},
 		mod + "/cmd/conformance":     {mod, mod + "/engineio"},
 		mod + "/interop/goserver":    {mod},
+		mod + "/internal/sioargs":    {mod + "/parser"},
+		mod + "/internal/eioclient":  {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
+		mod + "/client":              {mod + "/engineio/packet", mod + "/parser", mod + "/internal/eioclient", mod + "/internal/sioargs", mod + "/internal/tasks", mod + "/internal/websocket"},
+		mod + "/cmd/socketio":        {mod + "/client"},
+		mod + "/interop/client":      {mod + "/client"},
 		mod + "/cmd/benchserver":     {mod},
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))

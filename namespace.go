@@ -125,8 +125,8 @@ func (n *Namespace) connect(s *Socket) {
 	s.dispatcher.pushForce(func() {
 		mws, onConn := n.handlers()
 		for _, mw := range mws {
-			if err := mw(s.ctx, s); err != nil {
-				if s.ctx.Err() != nil {
+			if err := mw(s.Context(), s); err != nil {
+				if s.closed() {
 					return
 				}
 				data, perr := connectErrorPayload(err)
@@ -176,10 +176,10 @@ func (n *Namespace) connect(s *Socket) {
 			pace := time.NewTimer(connectPacing)
 			select {
 			case <-pace.C:
-			case <-s.ctx.Done():
+			case <-s.conn.sess.Done():
 				pace.Stop()
 			}
-		case <-s.ctx.Done():
+		case <-s.conn.sess.Done():
 		}
 		// The handlers run even if the socket disconnected meanwhile: the
 		// client was told it is connected, so every OnConnection is
@@ -386,7 +386,7 @@ func (h nsHost) SocketInfo(id adapter.SocketID) (adapter.SocketInfo, bool) {
 	if s == nil {
 		return adapter.SocketInfo{}, false
 	}
-	return adapter.SocketInfo{ID: s.id, Rooms: s.Rooms(), Handshake: s.handshake, Data: s.Data()}, true
+	return adapter.SocketInfo{ID: s.id, Rooms: s.Rooms(), Handshake: s.Handshake(), Data: s.Data()}, true
 }
 
 func (h nsHost) Disconnect(id adapter.SocketID, close bool) {

@@ -29,6 +29,12 @@ const (
 // EventHandler handles one received event.
 type EventHandler func(e *Event)
 
+// namedHandler is an EventHandler registered for one event name.
+type namedHandler struct {
+	event string
+	h     EventHandler
+}
+
 type handlerEntry[F any] struct {
 	id uint64
 	fn F
@@ -51,7 +57,8 @@ type Socket struct {
 	id        string
 	nsp       *Namespace
 	conn      *conn
-	handshake *Handshake
+	connected time.Time // when the CONNECT packet arrived
+	auth      []byte    // the CONNECT payload, "{}" when none
 	ctx       context.Context
 	cancel    context.CancelFunc
 
@@ -62,7 +69,7 @@ type Socket struct {
 	state           socketState
 	wasConnected    bool
 	nextHandler     uint64
-	handlers        map[string][]handlerEntry[EventHandler]
+	handlers        []handlerEntry[namedHandler]
 	anyHandlers     []handlerEntry[EventHandler]
 	outgoing        []handlerEntry[func(event string, args []any)]
 	onDisconnect    []handlerEntry[func(DisconnectReason)]
@@ -80,8 +87,7 @@ func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
 		nsp:  nsp,
 		conn: c,
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.handshake = buildHandshake(c, auth)
+	s.connected, s.auth = time.Now(), auth
 	s.dispatcher = dispatcher{limit: nsp.srv.eventQueueSize, srv: nsp.srv, onPanic: s.onPanic}
 	if o := nsp.srv.opts.RetryDedup; o != nil {
 		s.dedup = newDedup(o)
@@ -89,9 +95,8 @@ func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
 	return s
 }
 
-func buildHandshake(c *conn, auth []byte) *Handshake {
+func buildHandshake(c *conn, auth []byte, now time.Time) *Handshake {
 	r := c.sess.Request()
-	now := time.Now()
 	addr := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
@@ -118,8 +123,10 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the namespace of the socket.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake describes the connection request and the CONNECT payload.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+// Handshake describes the connection request and the CONNECT payload. It
+// is built on each call (a socket keeps only what it is built from, to stay
+// small): keep the result if you need it often.
+func (s *Socket) Handshake() *Handshake { return buildHandshake(s.conn, s.auth, s.connected) }
 
 // Request returns the HTTP request that opened the connection (its body is
 // empty). It must not be modified.
@@ -136,7 +143,28 @@ func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 // Context returns a context cancelled when the socket disconnects. In
 // OnDisconnect handlers it is already cancelled: use another context for
 // work done there.
-func (s *Socket) Context() context.Context { return s.ctx }
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		// Made on first use: most sockets never need one.
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.state == socketClosed {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
+
+// cancelContext ends the socket's context, if it has one.
+func (s *Socket) cancelContext() {
+	s.mu.Lock()
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool {
@@ -175,7 +203,7 @@ func (s *Socket) markClosed() {
 	s.mu.Lock()
 	s.state = socketClosed
 	s.mu.Unlock()
-	s.cancel()
+	s.cancelContext()
 }
 
 // Handler registration.
@@ -210,25 +238,9 @@ func fns[F any](list []handlerEntry[F]) []F {
 // event; they run in the order they were added. It returns a function that
 // removes the handler.
 func (s *Socket) On(event string, h EventHandler) (remove func()) {
-	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]handlerEntry[EventHandler])
-	}
-	s.nextHandler++
-	id := s.nextHandler
-	s.handlers[event] = append(s.handlers[event], handlerEntry[EventHandler]{id: id, fn: h})
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		list := s.handlers[event]
-		for i, e := range list {
-			if e.id == id {
-				s.handlers[event] = append(list[:i:i], list[i+1:]...)
-				return
-			}
-		}
-	}
+	// A slice, not a map: a socket has few handlers, and a small slice is
+	// a fraction of the size of a map.
+	return addEntry(s, &s.handlers, namedHandler{event, h})
 }
 
 // OnAny adds a handler called for every received event, before the
@@ -319,7 +331,12 @@ func (s *Socket) dispatch(e *Event) {
 	// disconnection handlers are queued behind them.
 	mws := append([]func(*Event) error(nil), s.middlewares...)
 	anys := fns(s.anyHandlers)
-	hs := fns(s.handlers[e.name])
+	var hs []EventHandler
+	for _, h := range s.handlers {
+		if h.fn.event == e.name {
+			hs = append(hs, h.fn.h)
+		}
+	}
 	s.mu.Unlock()
 	for _, mw := range mws {
 		if err := mw(e); err != nil {
@@ -600,7 +617,7 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	// Always: a middleware may have joined rooms before a refusal.
 	s.nsp.remove(s, bye)
 	// Once the context is done, the socket has left its rooms.
-	s.cancel()
+	s.cancelContext()
 	for _, fn := range acks {
 		fn(ackResult{err: ErrDisconnected})
 	}

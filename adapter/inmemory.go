@@ -10,12 +10,22 @@ import (
 
 // InMemory is the single-server adapter: it keeps the rooms of the local
 // sockets in memory. Multi-node adapters embed it for their local part.
+//
+// A socket's own room (named by its id) is not stored as a room: most
+// sockets are only in their own room, and a map per room would cost
+// hundreds of bytes per socket.
 type InMemory struct {
 	nsp Namespace
 
 	mu    sync.RWMutex
-	rooms map[Room]map[SocketID]struct{}
-	sids  map[SocketID]map[Room]struct{}
+	rooms map[Room]map[SocketID]struct{} // members of each room, own rooms excepted
+	sids  map[SocketID]membership
+}
+
+// membership lists the rooms of one socket.
+type membership struct {
+	own   bool   // in its own room
+	rooms []Room // the other rooms
 }
 
 // NewInMemory returns the in-memory adapter of nsp. It is a [Factory].
@@ -27,7 +37,7 @@ func NewInMemoryAdapter(nsp Namespace) *InMemory {
 	return &InMemory{
 		nsp:   nsp,
 		rooms: make(map[Room]map[SocketID]struct{}),
-		sids:  make(map[SocketID]map[Room]struct{}),
+		sids:  make(map[SocketID]membership),
 	}
 }
 
@@ -47,13 +57,16 @@ func (a *InMemory) ServerCount(context.Context) (int, error) { return 1, nil }
 func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[Room]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
+	m := a.sids[id]
 	for _, r := range rooms {
-		mine[r] = struct{}{}
+		if r == id {
+			m.own = true
+			continue
+		}
+		if slices.Contains(m.rooms, r) {
+			continue
+		}
+		m.rooms = append(m.rooms, r)
 		members := a.rooms[r]
 		if members == nil {
 			members = make(map[SocketID]struct{}, 1)
@@ -61,16 +74,24 @@ func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 		}
 		members[id] = struct{}{}
 	}
+	a.sids[id] = m
 }
 
 // Del removes socket id from room.
 func (a *InMemory) Del(id SocketID, room Room) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mine := a.sids[id]; mine != nil {
-		delete(mine, room)
+	m, ok := a.sids[id]
+	if !ok {
+		return
 	}
-	a.delFromRoomLocked(id, room)
+	if room == id {
+		m.own = false
+	} else if i := slices.Index(m.rooms, room); i >= 0 {
+		m.rooms = slices.Delete(m.rooms, i, i+1)
+		a.delFromRoomLocked(id, room)
+	}
+	a.sids[id] = m
 }
 
 func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
@@ -86,7 +107,7 @@ func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
 func (a *InMemory) DelAll(id SocketID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[id] {
+	for _, r := range a.sids[id].rooms {
 		a.delFromRoomLocked(id, r)
 	}
 	delete(a.sids, id)
@@ -96,14 +117,15 @@ func (a *InMemory) DelAll(id SocketID) {
 func (a *InMemory) SocketRooms(id SocketID) []Room {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	mine, ok := a.sids[id]
+	m, ok := a.sids[id]
 	if !ok {
 		return nil
 	}
-	rooms := make([]Room, 0, len(mine))
-	for r := range mine {
-		rooms = append(rooms, r)
+	rooms := make([]Room, 0, len(m.rooms)+1)
+	if m.own {
+		rooms = append(rooms, id)
 	}
+	rooms = append(rooms, m.rooms...)
 	slices.Sort(rooms)
 	return rooms
 }
@@ -123,13 +145,43 @@ func (a *InMemory) Sockets(rooms []Room) []SocketID {
 // Rooms returns the rooms that have members, sorted.
 func (a *InMemory) Rooms() []Room {
 	a.mu.RLock()
-	rooms := make([]Room, 0, len(a.rooms))
+	rooms := make([]Room, 0, len(a.rooms)+len(a.sids))
 	for r := range a.rooms {
 		rooms = append(rooms, r)
+	}
+	for id, m := range a.sids {
+		if m.own {
+			if _, dup := a.rooms[id]; !dup {
+				rooms = append(rooms, id)
+			}
+		}
 	}
 	a.mu.RUnlock()
 	slices.Sort(rooms)
 	return rooms
+}
+
+// inRoomLocked reports whether socket id is in room r.
+func (a *InMemory) inRoomLocked(id SocketID, r Room) bool {
+	if r == id {
+		return a.sids[id].own
+	}
+	_, ok := a.rooms[r][id]
+	return ok
+}
+
+// eachMemberLocked calls fn for the members of room r until it returns
+// false; it reports false if fn did.
+func (a *InMemory) eachMemberLocked(r Room, fn func(SocketID) bool) bool {
+	if m, ok := a.sids[r]; ok && m.own && !fn(r) {
+		return false
+	}
+	for id := range a.rooms[r] {
+		if !fn(id) {
+			return false
+		}
+	}
+	return true
 }
 
 // forEach calls yield for every local socket selected by opts, each once,
@@ -137,43 +189,35 @@ func (a *InMemory) Rooms() []Room {
 func (a *InMemory) forEach(opts BroadcastOptions, yield func(SocketID) bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	var except map[SocketID]struct{}
-	switch len(opts.Except) {
-	case 0:
-	case 1:
-		except = a.rooms[opts.Except[0]]
-	default:
-		except = make(map[SocketID]struct{})
+	excluded := func(id SocketID) bool {
 		for _, r := range opts.Except {
-			for id := range a.rooms[r] {
-				except[id] = struct{}{}
+			if a.inRoomLocked(id, r) {
+				return true
 			}
 		}
+		return false
 	}
+	visit := func(id SocketID) bool { return excluded(id) || yield(id) }
 	switch len(opts.Rooms) {
 	case 0:
 		for id := range a.sids {
-			if _, skip := except[id]; !skip && !yield(id) {
+			if !visit(id) {
 				return
 			}
 		}
 	case 1:
-		for id := range a.rooms[opts.Rooms[0]] {
-			if _, skip := except[id]; !skip && !yield(id) {
-				return
-			}
-		}
+		a.eachMemberLocked(opts.Rooms[0], visit)
 	default:
 		seen := make(map[SocketID]struct{})
 		for _, r := range opts.Rooms {
-			for id := range a.rooms[r] {
+			if !a.eachMemberLocked(r, func(id SocketID) bool {
 				if _, dup := seen[id]; dup {
-					continue
+					return true
 				}
 				seen[id] = struct{}{}
-				if _, skip := except[id]; !skip && !yield(id) {
-					return
-				}
+				return visit(id)
+			}) {
+				return
 			}
 		}
 	}

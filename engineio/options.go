@@ -65,6 +65,11 @@ type Options struct {
 	// other packet closes the session with "transport error" and
 	// [ErrSlowConsumer]. Zero means 4096.
 	WriteQueueSize int
+	// BlockingReads keeps a goroutine blocked in a read for every
+	// WebSocket connection, idle or not. False (the default) lets idle
+	// connections wait for data in an event poller (epoll, on Linux)
+	// without a goroutine, which saves several KiB per idle connection.
+	BlockingReads bool
 	// MaxSessions caps the number of open sessions. Zero means no cap. A
 	// handshake over the cap is answered with HTTP 503.
 	MaxSessions int
@@ -113,6 +118,7 @@ type config struct {
 	cors           *corsPolicy
 	writeQueueSize int
 	maxSessions    int
+	blockingReads  bool
 	logger         *slog.Logger
 }
 
@@ -129,6 +135,7 @@ func newConfig(o *Options) *config {
 		allowRequest:   o.AllowRequest,
 		writeQueueSize: o.WriteQueueSize,
 		maxSessions:    o.MaxSessions,
+		blockingReads:  o.BlockingReads,
 		logger:         o.Logger,
 	}
 	if c.pingInterval == 0 {

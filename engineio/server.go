@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/socketio-go/socketio/engineio/packet"
+	"github.com/socketio-go/socketio/internal/netpoll"
 	"github.com/socketio-go/socketio/internal/tasks"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
@@ -53,6 +54,9 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
+
+	pollOnce  sync.Once
+	netPoller *netpoll.Poller // nil: a goroutine blocks in each WebSocket read
 
 	closing atomic.Bool // no new sessions: Shutdown or Close was called
 	forced  bool        // Close was called; guarded by mu
@@ -350,10 +354,57 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 			for _, sess := range sessions {
 				sess.closeWith(ReasonForcedClose, nil)
 			}
+			s.closePoller()
 			return ctx.Err()
 		}
 	}
-	return s.tasks.Wait(ctx)
+	err := s.tasks.Wait(ctx)
+	s.closePoller()
+	return err
+}
+
+// poller returns the poller that watches idle WebSocket connections, or
+// nil when reads block a goroutine per connection (BlockingReads, or no
+// poller on this platform).
+func (s *Server) poller() *netpoll.Poller {
+	if s.cfg.blockingReads {
+		return nil
+	}
+	s.pollOnce.Do(func() {
+		p, err := netpoll.New(s.tasks.Go)
+		if err != nil {
+			s.cfg.logger.Debug("engineio: no poller, one goroutine per WebSocket read", "err", err)
+			return
+		}
+		s.mu.Lock()
+		s.netPoller = p
+		s.mu.Unlock()
+	})
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.netPoller
+}
+
+// unwatch stops watching ws, before it is closed.
+func (s *Server) unwatch(ws *websocket.Conn) {
+	s.mu.RLock()
+	p := s.netPoller
+	s.mu.RUnlock()
+	if p != nil {
+		p.Cancel(ws)
+	}
+}
+
+// closePoller stops the poller, once every session is closed.
+func (s *Server) closePoller() {
+	s.pollOnce.Do(func() {}) // no poller may start after this
+	s.mu.Lock()
+	p := s.netPoller
+	s.netPoller = nil
+	s.mu.Unlock()
+	if p != nil {
+		_ = p.Close()
+	}
 }
 
 // newSessionID returns 120 random bits, encoded in 20 URL-safe characters

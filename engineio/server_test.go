@@ -822,3 +822,23 @@ func TestSlowPostBodyIsCutOff(t *testing.T) {
 		t.Fatalf("close %+v", ev)
 	}
 }
+
+// TestIdleWebSocketsHoldNoGoroutine checks the event-driven reads: idle
+// WebSocket sessions are parked in the poller, and still answer when data
+// comes.
+func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
+	ts := newTestServer(t, nil)
+	conns := make([]*websocket.Conn, 20)
+	for i := range conns {
+		conns[i] = ts.dial("EIO=4&transport=websocket")
+		readText(t, conns[i])
+	}
+	waitFor(t, func() bool { return ts.srv.tasks.Running() == 0 })
+	for _, c := range conns {
+		writeText(t, c, "4wake")
+		if got := readText(t, c); got != "4wake" {
+			t.Fatalf("echo %q", got)
+		}
+	}
+	waitFor(t, func() bool { return ts.srv.tasks.Running() == 0 })
+}

@@ -84,7 +84,9 @@ type flusher struct {
 }
 
 func newSession(srv *Server, id string, r *http.Request, transport string) *Session {
-	req := r.Clone(context.Background())
+	// A shallow copy: the request is not used by net/http any more, and its
+	// context ends with the handshake.
+	req := r.WithContext(context.Background())
 	req.Body = http.NoBody
 	return &Session{
 		created:   time.Now(),
@@ -423,6 +425,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 			s.srv.removeSession(s)
 		}
 		if ws != nil {
+			s.srv.unwatch(ws)
 			// Like the official server: a close frame without a status
 			// code (the client sees 1005).
 			_ = ws.Close(websocket.StatusNoStatus, "")

@@ -125,9 +125,17 @@ func (s *Session) abortUpgrade(ws *websocket.Conn) {
 }
 
 // readLoop reads the session's packets from its WebSocket until the
-// connection ends.
+// connection ends. When the connection is idle and the server has a
+// poller, the loop returns instead of blocking: the poller starts it again
+// when data arrives, so an idle connection holds no goroutine.
 func (s *Session) readLoop(ws *websocket.Conn) {
+	poller := s.srv.poller()
 	for {
+		if poller != nil && !ws.Poll() {
+			if poller.Wait(ws, func() { s.readLoop(ws) }) == nil {
+				return
+			}
+		}
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
 			s.transportFailed(ws, err)
@@ -192,6 +200,8 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 		}
 		if len(s.queue) == 0 {
 			s.writing = false
+			// Idle: hold no queue memory until the next packet.
+			s.queue, s.spare = nil, nil
 			if s.state == stateClosing {
 				after := s.closeLocked(ReasonForcedClose, nil)
 				s.mu.Unlock()

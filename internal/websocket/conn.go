@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -242,6 +243,56 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	}
 	c.releaseReadBuf(false)
 	return t, data, nil
+}
+
+// Poll reports whether ReadMessage can start without waiting for the
+// network: bytes of a next message are buffered, or a non-blocking read of
+// the connection finds some (they are kept for ReadMessage), the end of the
+// stream or an error. It reports false when the connection is idle, so that
+// the reader can stop and wait for readability elsewhere (see
+// internal/netpoll) instead of blocking a goroutine. A connection without a
+// file descriptor (such as TLS) always reports true. Only the reading
+// goroutine may call it, between two ReadMessage calls.
+func (c *Conn) Poll() bool {
+	if c.rend > c.rpos || c.closing.Load() {
+		return true
+	}
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	c.releaseReadBuf(true)
+	var (
+		n    int
+		rerr error
+	)
+	if err := rc.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), c.rbuf[c.rend:])
+		return true // never wait
+	}); err != nil {
+		return true
+	}
+	if errors.Is(rerr, syscall.EAGAIN) {
+		return false
+	}
+	if rerr == nil && n > 0 {
+		c.rend += n
+	}
+	return true
+}
+
+// SyscallConn gives access to the file descriptor of the underlying
+// network connection, when it has one (see internal/netpoll).
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("websocket: the connection has no file descriptor")
+	}
+	return sc.SyscallConn()
 }
 
 // readMessage implements ReadMessage.
