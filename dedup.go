@@ -90,7 +90,7 @@ func sameArgs(a, b [][]byte) bool {
 // sent to e's ack id by sent.
 func (d *dedup) check(e *Event) (reply *parser.Packet, retry bool) {
 	now := time.Now()
-	k := d.key(e.name, e.args.elems)
+	k := d.key(e.name, e.args.a.Elems)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	// Forget what is too old.
@@ -103,7 +103,7 @@ func (d *dedup) check(e *Event) (reply *parser.Packet, retry bool) {
 		d.entries = d.entries[n:]
 	}
 	for _, en := range d.entries {
-		if en.key == k && en.name == e.name && sameArgs(en.args, e.args.elems) {
+		if en.key == k && en.name == e.name && sameArgs(en.args, e.args.a.Elems) {
 			if en.acked {
 				return en.reply, true
 			}
@@ -115,7 +115,7 @@ func (d *dedup) check(e *Event) (reply *parser.Packet, retry bool) {
 		d.entries[0] = nil
 		d.entries = d.entries[1:]
 	}
-	en := &dedupEntry{key: k, name: e.name, args: e.args.elems, at: now}
+	en := &dedupEntry{key: k, name: e.name, args: e.args.a.Elems, at: now}
 	d.entries = append(d.entries, en)
 	e.dedup = en
 	return nil, false

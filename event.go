@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/socketio-go/socketio/internal/sioargs"
 	"github.com/socketio-go/socketio/parser"
 )
 
@@ -13,28 +14,22 @@ import (
 // their wire form (JSON, binary attachments aside) until decoded, so that
 // arguments passed on unchanged (Raw, or an Args given to Emit) come out
 // byte for byte as they came in.
-type Args struct {
-	elems [][]byte // the raw JSON elements, placeholders included
-	atts  [][]byte
-}
+type Args struct{ a sioargs.Args }
 
 func newArgs(data []byte, atts [][]byte) (Args, error) {
-	elems, err := parser.SplitArray(nil, data)
-	if err != nil {
-		return Args{}, err
-	}
-	return Args{elems: elems, atts: atts}, nil
+	a, err := sioargs.Parse(data, atts)
+	return Args{a}, err
 }
 
 // Len returns the number of arguments.
-func (a Args) Len() int { return len(a.elems) }
+func (a Args) Len() int { return len(a.a.Elems) }
 
 // Raw returns argument i as raw JSON. Binary values appear as placeholder
 // objects {"_placeholder":true,"num":N}; see Attachments.
-func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.elems[i]) }
+func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.a.Elems[i]) }
 
 // Attachments returns the binary attachments the placeholders refer to.
-func (a Args) Attachments() [][]byte { return a.atts }
+func (a Args) Attachments() [][]byte { return a.a.Atts }
 
 // Decode decodes the arguments, in order, into the values dst points to:
 // dst[0] gets the first argument, dst[1] the second, and so on. A nil entry
@@ -46,48 +41,17 @@ func (a Args) Attachments() [][]byte { return a.atts }
 // Errors: ErrInvalidArgs (wrapped) when there are fewer arguments than
 // dst entries, or an argument does not fit its destination; the
 // encoding/json error stays reachable with errors.As.
-func (a Args) Decode(dst ...any) error {
-	if len(dst) > len(a.elems) {
-		return fmt.Errorf("%w: got %d arguments, want %d", ErrInvalidArgs, len(a.elems), len(dst))
-	}
-	for i, d := range dst {
-		if d == nil {
-			continue
-		}
-		if err := parser.DecodeValue(a.elems[i], a.atts, d); err != nil {
-			return fmt.Errorf("%w: argument %d: %w", ErrInvalidArgs, i, err)
-		}
-	}
-	return nil
-}
+func (a Args) Decode(dst ...any) error { return a.a.Decode(ErrInvalidArgs, dst...) }
 
 // Spread returns the arguments as values for Emit, Ack or a broadcast, so
 // that they are sent again exactly as they were received, binary
 // attachments included: s.Emit("echo", e.Args().Spread()...).
-func (a Args) Spread() []any {
-	out := make([]any, len(a.elems))
-	for i, el := range a.elems {
-		out[i] = parser.RawValue{JSON: el, Attachments: a.atts}
-	}
-	return out
-}
+func (a Args) Spread() []any { return a.a.Spread() }
 
 // MarshalJSON returns the arguments as a JSON array. Binary attachments
 // appear as placeholders.
 func (a Args) MarshalJSON() ([]byte, error) {
-	n := 2
-	for _, el := range a.elems {
-		n += len(el) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, el := range a.elems {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, el...)
-	}
-	return append(b, ']'), nil
+	return a.a.AppendJSON(make([]byte, 0, a.a.JSONLen())), nil
 }
 
 // Event is one event received from a client.
@@ -101,23 +65,11 @@ type Event struct {
 }
 
 func newEvent(s *Socket, p *parser.Packet) (*Event, error) {
-	elems, err := parser.SplitArray(nil, p.Data)
+	name, args, err := sioargs.ParseEvent(p.Data, p.Attachments)
 	if err != nil {
 		return nil, err
 	}
-	if len(elems) == 0 {
-		return nil, fmt.Errorf("%w: empty event", parser.ErrInvalidPacket)
-	}
-	name, err := parser.EventName(p.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &Event{
-		socket: s,
-		name:   name,
-		args:   Args{elems: elems[1:], atts: p.Attachments},
-		ackID:  p.ID,
-	}, nil
+	return &Event{socket: s, name: name, args: Args{args}, ackID: p.ID}, nil
 }
 
 // Name returns the event name.

@@ -343,7 +343,7 @@ func (h nsHost) DeliverWithAck(ctx context.Context, p *parser.Packet, flags adap
 		mu.Unlock()
 		ok := s.registerAck(ackID, func(r ackResult) {
 			data, _ := r.args.MarshalJSON()
-			onAck(adapter.AckResponse{Socket: sid, Data: data, Attachments: r.args.atts, Err: r.err})
+			onAck(adapter.AckResponse{Socket: sid, Data: data, Attachments: r.args.a.Atts, Err: r.err})
 			answered()
 		})
 		if !ok {

@@ -71,6 +71,7 @@ if [ "$FUZZTIME" != "0" ]; then
     run "fuzz parser $t" fuzz ./parser "$t"
   done
   run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
+  run "fuzz client FuzzClientInput" fuzz ./client FuzzClientInput
 fi
 
 run "interop (official socket.io-client vs node and go servers)" env TARGETS="node go" bash interop/run.sh
