@@ -392,6 +392,11 @@ func (c *Conn) handleControl(h frameHeader) error {
 		}
 		reason = string(p[2:])
 	}
+	if c.localClose.Load() != nil {
+		// The peer answered our Close: report the local status, as a read
+		// interrupted by Close does.
+		return c.closedError()
+	}
 	_ = c.shutdown(code, "", closeSend, nil)
 	return &CloseError{Code: code, Reason: reason}
 }
