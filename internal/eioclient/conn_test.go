@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -499,3 +501,47 @@ type funcSession struct {
 
 func (f *funcSession) HandleMessage(d []byte, b bool)                { f.msg(d, b) }
 func (f *funcSession) HandleClose(r engineio.CloseReason, err error) { f.close(r, err) }
+
+// TestPollingRetriesClosedConnection: a server that closes the connection a
+// request went out on without answering (as net/http does to a kept-alive
+// connection at its ReadHeaderTimeout) did not read the request; the
+// client sends it again, once, and the session goes on.
+func TestPollingRetriesClosedConnection(t *testing.T) {
+	srv := engineio.NewServer(nil, echoHandler{})
+	var drops atomic.Int32
+	drops.Store(2) // one GET, one POST
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") != "" && (r.Method == http.MethodPost) == (drops.Load() == 1) && drops.Add(-1) >= 0 {
+			// Close without reading the request or answering.
+			nc, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = nc.(*net.TCPConn).SetLinger(0) // a reset, like a server closing with unread data
+				_ = nc.Close()
+			}
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		_ = srv.Close()
+		hs.Close()
+	})
+	r := newRecorder()
+	c := dial(t, hs.URL+"/engine.io/", Config{Transports: []string{Polling}}, r.handler())
+	for i := range 3 {
+		if err := c.Send(packet.Packet{Type: packet.Message, Data: fmt.Appendf(nil, "m%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		if p := recv(t, r.msgs, "echo"); string(p.Data) != fmt.Sprintf("m%d", i) {
+			t.Fatalf("echo %d: %q", i, p.Data)
+		}
+	}
+	if n := drops.Load(); n > 0 {
+		t.Fatalf("%d requests were not dropped", n)
+	}
+	select {
+	case err := <-r.closed:
+		t.Fatalf("connection closed: %v", err)
+	default:
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/socketio-go/socketio/engineio/packet"
@@ -80,21 +81,15 @@ func (e *statusError) Error() string {
 }
 
 func (p *polling) do(ctx context.Context, method string, body []byte) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	resp, err := p.request(ctx, method, body)
+	if err != nil && ctx.Err() == nil && closedBeforeAnswer(err) {
+		// The server closed a kept-alive connection as the request went
+		// out on it: net/http does not retry that on a connection that
+		// was dialed but never used (a server with ReadHeaderTimeout
+		// closes those), nor any POST. The server answers every request
+		// it reads, so it did not read this one: send it once more.
+		resp, err = p.request(ctx, method, body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, p.requestURL(), rd)
-	if err != nil {
-		return nil, fmt.Errorf("eioclient: polling %s: %w", method, err)
-	}
-	for k, v := range p.c.cfg.Header {
-		req.Header[k] = v
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	}
-	resp, err := p.c.httpc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("eioclient: polling %s: %w", method, err)
 	}
@@ -112,6 +107,31 @@ func (p *polling) do(ctx context.Context, method string, body []byte) ([]byte, e
 		return nil, fmt.Errorf("%w: polling response larger than %d bytes", ErrMessageTooBig, limit)
 	}
 	return data, nil
+}
+
+// request makes one request.
+func (p *polling) request(ctx context.Context, method string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.requestURL(), rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range p.c.cfg.Header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	return p.c.httpc.Do(req)
+}
+
+// closedBeforeAnswer reports whether err means that the server closed the
+// connection without answering: end of stream or reset.
+func closedBeforeAnswer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // openPolling performs the handshake over long-polling. It returns the
