@@ -37,6 +37,8 @@ func TestImportGraph(t *testing.T) {
 		mod + "/cmd/socketio":        {mod + "/client"},
 		mod + "/interop/client":      {mod + "/client"},
 		mod + "/cmd/benchserver":     {mod},
+		mod + "/internal/soak":       {mod, mod + "/client"},
+		mod + "/cmd/socketio-soak":   {mod, mod + "/internal/soak"},
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	seen := 0
