@@ -55,6 +55,9 @@ func NewServer(opts *Options) *Server {
 		opts = &Options{}
 	}
 	s := &Server{opts: *opts}
+	// Handler goroutines are reused, as the engine's are: a fresh one per
+	// burst of events would grow its stack again each time.
+	s.tasks.Idle = 5 * time.Second
 	s.opts.Transports = slices.Clone(opts.Transports)
 	if opts.RetryDedup != nil {
 		rd := *opts.RetryDedup
@@ -325,6 +328,9 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
 			err = werr
 		}
+		if werr := s.tasks.Stop(ctx); werr != nil && err == nil {
+			err = werr
+		}
 		if errors.Is(err, engineio.ErrServerClosed) {
 			err = nil
 		}
@@ -356,6 +362,9 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		}
 	}
 	if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
+		err = werr
+	}
+	if werr := s.tasks.Stop(ctx); werr != nil && err == nil {
 		err = werr
 	}
 	if errors.Is(err, engineio.ErrServerClosed) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/socketio-go/socketio/engineio/packet"
 	"github.com/socketio-go/socketio/internal/netpoll"
@@ -76,8 +77,14 @@ func NewServer(opts *Options, h Handler) *Server {
 		handler:  h,
 		sessions: make(map[string]*Session),
 		done:     make(chan struct{}),
+		tasks:    tasks.Group{Idle: workerIdle},
 	}
 }
+
+// workerIdle is how long a goroutine that served a session (a read burst,
+// a write burst) waits for the next job. Reusing goroutines spares a busy
+// server the growth and copy of a fresh stack per job.
+const workerIdle = 5 * time.Second
 
 // SetHooks installs observability hooks. Call it before serving requests.
 func (s *Server) SetHooks(h Hooks) { s.hooks = h }
@@ -355,11 +362,15 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 				sess.closeWith(ReasonForcedClose, nil)
 			}
 			s.closePoller()
+			_ = s.tasks.Stop(ctx) // ends the idle goroutines; ctx is done
 			return ctx.Err()
 		}
 	}
 	err := s.tasks.Wait(ctx)
 	s.closePoller()
+	if serr := s.tasks.Stop(ctx); err == nil {
+		err = serr
+	}
 	return err
 }
 

@@ -5,6 +5,7 @@ package netpoll
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -14,10 +15,16 @@ import (
 // on a new goroutine started through the spawn function given to New.
 //
 // All methods are safe for concurrent use.
+//
+// The epoll descriptor is itself watched by the Go runtime's poller (an
+// epoll instance is readable while it has events): the wait loop is a
+// goroutine parked like any network read, not an OS thread blocked in
+// epoll_wait, so a readiness event costs no thread switch.
 type Poller struct {
-	epfd   int
-	wakefd int // an eventfd that interrupts epoll_wait on Close
-	spawn  func(func())
+	epfd  int
+	file  *os.File // owns epfd; registered with the runtime poller
+	rc    syscall.RawConn
+	spawn func(func())
 
 	mu      sync.Mutex
 	waiters map[int32]func() // by file descriptor
@@ -32,19 +39,18 @@ func New(spawn func(func())) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)
 	}
-	r1, _, errno := syscall.Syscall(syscall.SYS_EVENTFD2, 0, uintptr(syscall.O_CLOEXEC|syscall.O_NONBLOCK), 0)
-	if errno != 0 {
+	// Non-blocking, so that os.NewFile registers it with the runtime poller.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
-		return nil, fmt.Errorf("netpoll: eventfd: %w", errno)
+		return nil, fmt.Errorf("netpoll: set non-blocking: %w", err)
 	}
-	wakefd := int(r1)
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(wakefd)}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(wakefd)
-		return nil, fmt.Errorf("netpoll: epoll_ctl: %w", err)
+	file := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("netpoll: %w", err)
 	}
-	p := &Poller{epfd: epfd, wakefd: wakefd, spawn: spawn, waiters: make(map[int32]func()), done: make(chan struct{})}
+	p := &Poller{epfd: epfd, file: file, rc: rc, spawn: spawn, waiters: make(map[int32]func()), done: make(chan struct{})}
 	go p.loop()
 	return p, nil
 }
@@ -114,23 +120,32 @@ func (p *Poller) Close() error {
 	p.closed = true
 	clear(p.waiters)
 	p.mu.Unlock()
-	var one = [8]byte{1}
-	_, _ = syscall.Write(p.wakefd, one[:])
+	// Closing the file wakes the loop, parked in the runtime poller.
+	err := p.file.Close()
 	<-p.done
-	syscall.Close(p.wakefd)
-	return syscall.Close(p.epfd)
+	return err
 }
 
 func (p *Poller) loop() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 128)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
-				continue
+		var (
+			n    int
+			werr error
+		)
+		err := p.rc.Read(func(fd uintptr) bool {
+			for {
+				n, werr = syscall.EpollWait(int(fd), events, 0)
+				if !errors.Is(werr, syscall.EINTR) {
+					// Nothing ready: park until the runtime poller sees
+					// the epoll descriptor readable.
+					return n > 0 || werr != nil
+				}
 			}
-			return
+		})
+		if err != nil || werr != nil {
+			return // closed (or broken, which nothing can repair)
 		}
 		p.mu.Lock()
 		if p.closed {
@@ -139,9 +154,6 @@ func (p *Poller) loop() {
 		}
 		for i := 0; i < n; i++ {
 			fd := events[i].Fd
-			if int(fd) == p.wakefd {
-				continue
-			}
 			fn, ok := p.waiters[fd]
 			if !ok {
 				continue
