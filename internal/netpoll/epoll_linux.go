@@ -129,38 +129,47 @@ func (p *Poller) Close() error {
 func (p *Poller) loop() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 128)
-	for {
-		var (
-			n    int
-			werr error
-		)
-		err := p.rc.Read(func(fd uintptr) bool {
-			for {
-				n, werr = syscall.EpollWait(int(fd), events, 0)
-				if !errors.Is(werr, syscall.EINTR) {
-					// Nothing ready: park until the runtime poller sees
-					// the epoll descriptor readable.
-					return n > 0 || werr != nil
-				}
-			}
-		})
-		if err != nil || werr != nil {
-			return // closed (or broken, which nothing can repair)
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return
-		}
-		for i := 0; i < n; i++ {
-			fd := events[i].Fd
-			fn, ok := p.waiters[fd]
-			if !ok {
+	// Everything happens inside one RawRead: the runtime clears the
+	// descriptor's readiness when a RawRead starts, so an edge that came
+	// while a new one was being set up would be lost. Within it, the
+	// function is called again each time the runtime poller reports the
+	// epoll descriptor readable (edge-triggered).
+	_ = p.rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.EpollWait(int(fd), events, 0)
+			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
-			delete(p.waiters, fd)
-			p.spawn(fn)
+			if err != nil {
+				return true // broken, which nothing can repair
+			}
+			if !p.dispatch(events[:n]) {
+				return true // closed
+			}
+			if n < len(events) {
+				// Drained: wait for the next edge. One that came since
+				// the wait above is kept by the runtime poller.
+				return false
+			}
 		}
-		p.mu.Unlock()
+	})
+}
+
+// dispatch starts the callbacks of the ready descriptors. It reports false
+// once the Poller is closed.
+func (p *Poller) dispatch(events []syscall.EpollEvent) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
 	}
+	for _, ev := range events {
+		fn, ok := p.waiters[ev.Fd]
+		if !ok {
+			continue
+		}
+		delete(p.waiters, ev.Fd)
+		p.spawn(fn)
+	}
+	return true
 }

@@ -108,3 +108,54 @@ func TestPeerCloseWakes(t *testing.T) {
 		t.Fatal("not called when the peer closed")
 	}
 }
+
+// TestManyRounds: connections become readable while the loop is busy
+// dispatching others, over and over; every notification arrives (a lost
+// edge would leave a round waiting forever).
+func TestManyRounds(t *testing.T) {
+	p, err := New(func(f func()) { go f() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const conns, rounds = 50, 200
+	type end struct{ c, s net.Conn }
+	ends := make([]end, conns)
+	for i := range ends {
+		c, s := pair(t)
+		ends[i] = end{c, s}
+	}
+	done := make(chan int, conns)
+	for i, e := range ends {
+		var arm func(left int)
+		buf := make([]byte, 1)
+		arm = func(left int) {
+			if err := p.Wait(e.s.(Conn), func() {
+				if _, err := e.s.Read(buf); err != nil {
+					t.Error(err)
+					return
+				}
+				if left == 1 {
+					done <- i
+					return
+				}
+				arm(left - 1)
+				// The next byte is written only once re-armed, from
+				// another goroutine, racing the loop.
+				go func() { _, _ = e.c.Write([]byte{1}) }()
+			}); err != nil {
+				t.Error(err)
+			}
+		}
+		arm(rounds)
+		go func() { _, _ = e.c.Write([]byte{1}) }()
+	}
+	timeout := time.After(20 * time.Second)
+	for range conns {
+		select {
+		case <-done:
+		case <-timeout:
+			t.Fatal("a notification was lost")
+		}
+	}
+}

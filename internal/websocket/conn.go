@@ -167,6 +167,12 @@ type Conn struct {
 	// message, where the end of the stream is a clean io.EOF. It is owned
 	// by the reading goroutine.
 	atBoundary bool
+	// drained is set when the last read from the network returned less
+	// than it asked for: the socket had nothing more at that moment, so
+	// Poll may report idle without another read (an edge-triggered or
+	// re-armed readiness watch catches what arrives later). Owned by the
+	// reading goroutine.
+	drained bool
 
 	// Read state, owned by the goroutine in ReadMessage. rbuf[rpos:rend]
 	// holds bytes received but not yet parsed. rbuf is small[:] unless
@@ -250,12 +256,22 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 // the connection finds some (they are kept for ReadMessage), the end of the
 // stream or an error. It reports false when the connection is idle, so that
 // the reader can stop and wait for readability elsewhere (see
-// internal/netpoll) instead of blocking a goroutine. A connection without a
+// internal/netpoll) instead of blocking a goroutine; when the last read
+// emptied the socket it says so without another read, so the watch must
+// report data that is already there (epoll does, when a descriptor is
+// added or re-armed). A connection without a
 // file descriptor (such as TLS) always reports true. Only the reading
 // goroutine may call it, between two ReadMessage calls.
 func (c *Conn) Poll() bool {
 	if c.rend > c.rpos || c.closing.Load() {
 		return true
+	}
+	if c.drained {
+		// The last read emptied the socket: report idle without asking
+		// again. The caller's readiness watch (armed after this) reports
+		// data that arrived since.
+		c.drained = false
+		return false
 	}
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
@@ -281,6 +297,7 @@ func (c *Conn) Poll() bool {
 	}
 	if rerr == nil && n > 0 {
 		c.rend += n
+		c.drained = n < len(c.rbuf)-(c.rend-n)
 	}
 	return true
 }
@@ -480,8 +497,10 @@ func (c *Conn) fill(n int) error {
 			copy(c.rbuf, c.rbuf[c.rpos:c.rend])
 			c.rpos, c.rend = 0, buffered
 		}
+		want := len(c.rbuf) - c.rend
 		m, err := c.nc.Read(c.rbuf[c.rend:])
 		c.rend += m
+		c.drained = err == nil && m < want
 		if err != nil && c.rend-c.rpos < n {
 			return c.readError(err)
 		}
@@ -499,6 +518,7 @@ func (c *Conn) readPayload(p []byte) error {
 	}
 	if len(p) >= directReadSize {
 		// The buffer is empty now; read large remainders in place.
+		c.drained = false
 		if _, err := io.ReadFull(c.nc, p); err != nil {
 			return c.readError(err)
 		}
