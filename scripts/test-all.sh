@@ -57,10 +57,14 @@ gofmt_check() {
 run "gofmt" gofmt_check
 run "go vet" go vet ./...
 run "go vet (examples)" bash -c 'cd examples && go vet ./...'
-run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff)'
+run "go vet (benchmarks)" bash -c 'cd benchmarks && go vet ./...'
+run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff)'
 run "staticcheck" go tool -modfile=internal/tools/go.mod staticcheck ./...
 run "go test -race" go test -race -shuffle=on -count=1 ./...
 run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./...'
+# The benchmark suite runs on its own (bash benchmarks/run.sh); here its
+# code is built and its micro-benchmark run once, so that it keeps working.
+run "benchmarks build + one iteration" bash -c 'cd benchmarks && go build ./... && go test -run "^$" -bench "Broadcast/pipe/sockets=1000\$" -benchtime 1x .'
 
 if [ "$FUZZTIME" != "0" ]; then
   fuzz() { # package target
