@@ -1,0 +1,386 @@
+// Command socketio-bench is the load generator of the benchmark suite. It
+// starts the servers itself (our cmd/benchserver, the official Node
+// socket.io server of benchmarks/node, and the raw batched-frame writer
+// floor of benchmarks/cmd/rawfloor), pins them to one core and itself to
+// another, and runs the scenarios against each in turn:
+//
+//   - idle: N WebSocket clients connected, server RSS per connection and
+//     connect rate, as a curve over N;
+//   - storm: N clients connecting at once, how many succeed and how fast;
+//   - fanout: N clients, one of them the source of "bcast" events that the
+//     server broadcasts to all, at increasing offered deliveries/s:
+//     deliveries/s, p50/p99 delivery latency, server CPU per delivery;
+//   - echo: C WebSocket clients sending "echo" events with acks at a fixed
+//     total rate, stepped: p50/p99/p999 round trip, server CPU per echo;
+//   - polling: the same echo over HTTP long-polling.
+//
+// Every figure is measured reps times (the servers alternating) and the
+// median is reported, with the ratios go/node (and go/floor for fan-out).
+// Results go to -out as results.json, summary.md and SVG charts.
+//
+// It only ever connects to 127.0.0.1 (and 127.0.0.x source addresses), and
+// every loop is bounded in count and time.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	scenarios   []string
+	impls       []string
+	floor       bool
+	reps        int
+	goServer    string
+	nodeBin     string
+	nodeServer  string
+	floorServer string
+	serverCPU   string
+	genCPU      string
+	basePort    int
+	out         string
+
+	idleN       []int
+	stormN      int
+	connectConc int
+	settle      time.Duration
+	perIP       int
+	readBuf     int
+
+	fanN       []int
+	fanRates   []float64
+	fanRefs    []float64
+	fanP99Stop time.Duration
+
+	echoClients int
+	echoRates   []float64
+	echoRef     float64
+	echoP99Stop time.Duration
+
+	pollClients int
+	pollRates   []float64
+
+	warmup time.Duration
+	step   time.Duration
+	drain  time.Duration
+	pause  time.Duration
+
+	profile      bool
+	profFanRate  float64
+	profEchoRate float64
+	profPollRate float64
+}
+
+type bench struct {
+	cfg       config
+	logFile   *os.File
+	spreadIPs int
+	res       Results
+
+	profiling string // non-empty during the profile pass
+	profName  string
+}
+
+func (b *bench) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	fmt.Println(line)
+	if b.logFile != nil {
+		fmt.Fprintln(b.logFile, line)
+	}
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := parseCount(f)
+		if err != nil {
+			log.Fatalf("bad number %q: %v", f, err)
+		}
+		out = append(out, int(v))
+	}
+	return out
+}
+
+func floats(s string) []float64 {
+	var out []float64
+	for _, v := range ints(s) {
+		out = append(out, float64(v))
+	}
+	return out
+}
+
+// parseCount parses 1000, 1k, 2.5k, 1m.
+func parseCount(s string) (float64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "m"):
+		mult, s = 1e6, strings.TrimSuffix(s, "m")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v * mult, err
+}
+
+func main() {
+	var (
+		c                                         config
+		scen, impls, idleN, fanN, fanR, echoR, pr string
+		fanRef, echoRef                           string
+	)
+	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling; profile runs the pprof pass against the Go server instead)")
+	flag.StringVar(&impls, "impls", "go,node", "servers to compare")
+	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out scenario")
+	flag.IntVar(&c.reps, "reps", 3, "repetitions of every figure (the median is reported)")
+	flag.StringVar(&c.goServer, "go-server", "bin/benchserver", "our server binary (cmd/benchserver)")
+	flag.StringVar(&c.nodeBin, "node", "node", "node binary")
+	flag.StringVar(&c.nodeServer, "node-server", "node/server.js", "the Node reference server")
+	flag.StringVar(&c.floorServer, "floor-server", "bin/rawfloor", "the raw writer floor binary (cmd/rawfloor)")
+	flag.StringVar(&c.serverCPU, "server-cpu", "0", "CPU list the servers are pinned to with taskset (empty: no pinning)")
+	flag.StringVar(&c.genCPU, "gen-cpu", "1", "CPU list the load generator pins itself to (empty: no pinning)")
+	flag.IntVar(&c.basePort, "port", 3100, "first server port (each server start takes the next even port)")
+	flag.StringVar(&c.out, "out", "results", "output directory")
+	flag.StringVar(&idleN, "idle-n", "1k,5k,10k", "idle curve: connection counts")
+	flag.IntVar(&c.stormN, "storm-n", 10000, "connect storm: clients connecting at once")
+	flag.IntVar(&c.connectConc, "connect-conc", 200, "connections opened concurrently (idle curve and setup)")
+	flag.DurationVar(&c.settle, "settle", 5*time.Second, "idle: wait before reading the RSS")
+	flag.IntVar(&c.perIP, "per-ip", 5000, "connections per loopback source address once more are needed (127.0.0.1, .2, ...)")
+	flag.IntVar(&c.readBuf, "read-buf", 8192, "client read buffer size")
+	flag.StringVar(&fanN, "fanout-n", "1k,5k", "fan-out: client counts")
+	flag.StringVar(&fanR, "fanout-rates", "10k,20k,40k,60k,90k,135k,200k,300k,450k,600k,900k", "fan-out: offered deliveries/s, stepped")
+	flag.StringVar(&fanRef, "fanout-ref", "20k,90k", "fan-out: offered deliveries/s at which CPU per delivery is compared")
+	flag.DurationVar(&c.fanP99Stop, "fanout-p99-stop", 2*time.Second, "fan-out: stop stepping after a step with a p99 over this")
+	flag.IntVar(&c.echoClients, "echo-c", 100, "echo: clients")
+	flag.StringVar(&echoR, "echo-rates", "2k,5k,10k,20k,30k,40k,60k,80k,100k,120k,150k,200k,250k,300k,400k", "echo: offered messages/s, stepped")
+	flag.StringVar(&echoRef, "echo-ref", "10k", "echo and polling: rate at which CPU per echo is compared")
+	flag.DurationVar(&c.echoP99Stop, "echo-p99-stop", time.Second, "echo: stop stepping after a step with a p99 over this (or two over 50 ms)")
+	flag.IntVar(&c.pollClients, "poll-c", 100, "polling echo: clients")
+	flag.StringVar(&pr, "poll-rates", "1k,2k,5k,10k,15k,20k,30k,40k,50k,60k,80k,100k,120k", "polling echo: offered messages/s, stepped")
+	flag.DurationVar(&c.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up at each step's rate")
+	flag.DurationVar(&c.step, "step", 2*time.Second, "measured duration of each step")
+	flag.DurationVar(&c.drain, "drain", 3*time.Second, "longest wait for a step's last messages")
+	flag.DurationVar(&c.pause, "pause", 300*time.Millisecond, "pause between steps")
+	var profFan, profEcho, profPoll string
+	flag.StringVar(&profFan, "profile-fanout-rate", "100k", "profile pass: offered deliveries/s of the fan-out")
+	flag.StringVar(&profEcho, "profile-echo-rate", "10k", "profile pass: echo messages/s")
+	flag.StringVar(&profPoll, "profile-poll-rate", "10k", "profile pass: polling echo messages/s")
+	resum := flag.String("resummarize", "", "only rebuild summary.md and the charts of -out from this results.json")
+	genProf := flag.String("gen-cpuprofile", "", "write a CPU profile of the load generator itself to this file")
+	flag.Parse()
+	c.profFanRate, c.profEchoRate, c.profPollRate = floats(profFan)[0], floats(profEcho)[0], floats(profPoll)[0]
+
+	c.scenarios = strings.Split(scen, ",")
+	c.impls = strings.Split(impls, ",")
+	c.idleN, c.fanN = ints(idleN), ints(fanN)
+	c.fanRates, c.echoRates, c.pollRates = floats(fanR), floats(echoR), floats(pr)
+	c.fanRefs = floats(fanRef)
+	c.echoRef = floats(echoRef)[0]
+	c.profile = slices.Contains(c.scenarios, "profile")
+
+	if *resum != "" {
+		b := &bench{cfg: c}
+		data, err := os.ReadFile(*resum)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &b.res); err != nil {
+			log.Fatal(err)
+		}
+		b.summarize()
+		b.save()
+		return
+	}
+	pinSelf(c.genCPU)
+	debug.SetGCPercent(400)
+	limit := raiseNOFILE()
+
+	b := &bench{cfg: c}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	lf, err := os.Create(filepath.Join(c.out, "run.log"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	b.logFile = lf
+	defer lf.Close()
+
+	maxConns := slices.Max(append(slices.Clone(c.idleN), c.stormN, slices.Max(c.fanN)))
+	if need := maxConns + 64; uint64(need) > limit {
+		b.logf("WARNING: %d connections need %d file descriptors, RLIMIT_NOFILE allows %d (raising the hard limit needs CAP_SYS_RESOURCE); counts above it are capped", maxConns, need, limit)
+		capN := int(limit) - 200
+		for i := range c.idleN {
+			c.idleN[i] = min(c.idleN[i], capN)
+		}
+		c.idleN = slices.Compact(c.idleN)
+		c.stormN = min(c.stormN, capN)
+		b.cfg = c
+	}
+	if c.perIP > 0 && maxConns > c.perIP {
+		b.spreadIPs = (maxConns + c.perIP - 1) / c.perIP
+	}
+
+	b.res.Machine = machineInfo(c)
+	b.res.Machine.NOFILE = limit
+	b.res.Started = time.Now().UTC().Format(time.RFC3339)
+	b.res.Command = strings.Join(os.Args, " ")
+	b.logf("socketio-bench: %s", b.res.Machine)
+	b.logf("generator GOMAXPROCS=%d pinned to %q; servers pinned to %q; reps=%d", runtime.GOMAXPROCS(0), c.genCPU, c.serverCPU, c.reps)
+
+	if c.profile {
+		if err := b.runProfiles(); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+
+	if *genProf != "" {
+		f, err := os.Create(*genProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	for _, sc := range c.scenarios {
+		b.logf("\n== %s", sc)
+		for rep := 1; rep <= c.reps; rep++ {
+			// Alternate the order of the servers from one repetition to
+			// the next, so that drift favours none.
+			order := slices.Clone(c.impls)
+			if rep%2 == 0 {
+				slices.Reverse(order)
+			}
+			switch sc {
+			case "idle":
+				for _, impl := range order {
+					r, err := b.runIdle(impl, rep)
+					b.check(err)
+					b.res.Idle = append(b.res.Idle, r)
+				}
+			case "storm":
+				for _, impl := range order {
+					r, err := b.runStorm(impl, rep)
+					b.check(err)
+					b.res.Storm = append(b.res.Storm, r)
+				}
+			case "fanout":
+				for _, n := range c.fanN {
+					o := order
+					if c.floor && n == c.fanN[0] {
+						o = append(slices.Clone(order), "floor")
+					}
+					for _, impl := range o {
+						r, err := b.runFanout(impl, n, rep)
+						if err != nil {
+							r.Error = err.Error()
+						}
+						b.check(err)
+						b.res.Runs = append(b.res.Runs, r)
+					}
+				}
+			case "echo":
+				for _, impl := range order {
+					r, err := b.runEcho(impl, rep)
+					if err != nil {
+						r.Error = err.Error()
+					}
+					b.check(err)
+					b.res.Runs = append(b.res.Runs, r)
+				}
+			case "polling":
+				for _, impl := range order {
+					r, err := b.runPolling(impl, rep)
+					if err != nil {
+						r.Error = err.Error()
+					}
+					b.check(err)
+					b.res.Runs = append(b.res.Runs, r)
+				}
+			default:
+				log.Fatalf("unknown scenario %q", sc)
+			}
+		}
+		b.save() // keep what was measured so far
+	}
+	b.res.Seconds = time.Since(start).Seconds()
+	b.summarize()
+	b.save()
+	b.logf("\nwrote %s/results.json, %s/summary.md and charts in %.0f s", c.out, c.out, b.res.Seconds)
+}
+
+func (b *bench) check(err error) {
+	if err != nil {
+		b.logf("  ERROR: %v", err)
+	}
+}
+
+func (b *bench) save() {
+	data, err := json.MarshalIndent(&b.res, "", "  ")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.cfg.out, "results.json"), data, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// pinSelf re-executes the generator under taskset, so that every thread
+// of the Go runtime is pinned and GOMAXPROCS matches.
+func pinSelf(cpus string) {
+	if cpus == "" || os.Getenv("SIOBENCH_PINNED") != "" {
+		return
+	}
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		log.Fatal("taskset not found (util-linux); use -gen-cpu= -server-cpu= to run unpinned")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	env := append(os.Environ(), "SIOBENCH_PINNED=1")
+	argv := append([]string{"taskset", "-c", cpus, self}, os.Args[1:]...)
+	log.Fatal(syscall.Exec(ts, argv, env))
+}
+
+// raiseNOFILE raises the soft file descriptor limit to the hard limit and
+// returns it. Servers started afterwards inherit it.
+func raiseNOFILE() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 1024
+	}
+	want := uint64(1 << 20)
+	if rl.Max < want {
+		// Try to raise the hard limit too (needs CAP_SYS_RESOURCE).
+		try := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &try) == nil {
+			return want
+		}
+	}
+	rl.Cur = rl.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	return rl.Cur
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is one server process under test, pinned to the server core.
+type server struct {
+	impl      string
+	port      int
+	addr      string
+	pprofAddr string
+	cmd       *exec.Cmd
+	pid       int
+	exited    chan struct{}
+	log       *os.File
+	stopOnce  sync.Once
+	cores     string // the CPUs it is pinned to
+}
+
+var nextPort = 0
+
+func (b *bench) allocPort() int {
+	if nextPort == 0 {
+		nextPort = b.cfg.basePort
+	}
+	p := nextPort
+	nextPort += 2
+	return p
+}
+
+// startServer starts impl ("go", "node" or "floor") on a fresh port, pinned
+// with taskset to the server core, and waits until it accepts connections.
+func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
+	port := b.allocPort()
+	var argv []string
+	switch impl {
+	case "go":
+		argv = []string{b.cfg.goServer}
+	case "node":
+		argv = []string{b.cfg.nodeBin, b.cfg.nodeServer}
+	case "floor":
+		argv = []string{b.cfg.floorServer}
+	default:
+		return nil, fmt.Errorf("unknown server %q", impl)
+	}
+	if b.cfg.serverCPU != "" {
+		argv = append([]string{"taskset", "-c", b.cfg.serverCPU}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	s := &server{cores: b.cfg.serverCPU, impl: impl, port: port, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
+	if withPprof && impl == "go" {
+		s.pprofAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1))
+		cmd.Env = append(cmd.Env, "PPROF="+s.pprofAddr)
+	}
+	logPath := filepath.Join(b.cfg.out, "logs", fmt.Sprintf("%s-%d.log", impl, port))
+	_ = os.MkdirAll(filepath.Dir(logPath), 0o755)
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.log = f
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.pid = cmd.Process.Pid
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("%s server exited at start (see %s)", impl, logPath)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s server not listening after 20s (see %s)", impl, logPath)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.pprofAddr != "" {
+		for i := 0; i < 100; i++ {
+			if c, err := net.DialTimeout("tcp", s.pprofAddr, time.Second); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return s, nil
+}
+
+func (s *server) alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends the server: SIGTERM, then SIGKILL after 3 s. It is
+// idempotent.
+func (s *server) stop() { s.stopOnce.Do(s.doStop) }
+
+func (s *server) doStop() {
+	if s.alive() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(3 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	s.log.Close()
+}
+
+var clkTck = func() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && v > 0 {
+			return float64(v)
+		}
+	}
+	return 100
+}()
+
+// cpu returns the process's user+system CPU time (all threads).
+func (s *server) cpu() time.Duration { return procCPU(s.pid) }
+
+// procCPU returns the CPU time of every thread of the process, from the
+// scheduler's precise accounting (/proc/<pid>/task/*/schedstat, ns), which
+// unlike the tick-sampled utime/stime of /proc/<pid>/stat does not
+// misattribute the short bursts of a server that wakes per message. Time
+// of threads that exited is not counted (the servers measured keep theirs).
+func procCPU(pid int) time.Duration {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		u, s := procCPUSplit(pid)
+		return u + s
+	}
+	var total int64
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			total += v
+		}
+	}
+	return time.Duration(total)
+}
+
+// sysCPU returns the process's system (kernel) CPU time.
+func (s *server) sysCPU() time.Duration {
+	_, st := procCPUSplit(s.pid)
+	return st
+}
+
+// procCPUSplit returns the user and system CPU time of a process.
+func procCPUSplit(pid int) (user, sys time.Duration) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0
+	}
+	// The command name may contain spaces: fields start after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is field 3 (state); utime is field 14, stime 15.
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return time.Duration(ut / clkTck * float64(time.Second)), time.Duration(st / clkTck * float64(time.Second))
+}
+
+// rss returns the resident set size in bytes (VmRSS).
+func (s *server) rss() int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// threads returns the number of threads of the server.
+func (s *server) threads() int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// coreTicks returns the idle (idle+iowait) and softirq jiffies of the CPUs
+// in list (a taskset CPU list such as "0" or "0,2") and how many CPUs that
+// is, from /proc/stat. Idle time is accounted precisely by the kernel
+// (tickless idle), so elapsed time minus idle time is everything that ran
+// on the server's cores, including the softirq work (loopback TCP
+// processing) that process CPU time misses; softirq itself is tick-sampled.
+func coreTicks(list string) (idle, softirq float64, n int) {
+	want := map[string]bool{}
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			want["cpu"+f] = true
+		}
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !want[f[0]] {
+			continue
+		}
+		v := make([]float64, 8)
+		for i := range v {
+			v[i], _ = strconv.ParseFloat(f[i+1], 64)
+		}
+		// user nice system idle iowait irq softirq steal
+		idle += v[3] + v[4]
+		softirq += v[6]
+		n++
+	}
+	return idle, softirq, n
+}
+
+// selfCPU returns the load generator's own CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter measures the server's and the generator's CPU over a window.
+type cpuMeter struct {
+	s                *server
+	t0               time.Time
+	srv0, gen0, sys0 time.Duration
+	cores            string
+	idle0, soft0     float64
+}
+
+func startMeter(s *server) cpuMeter {
+	m := cpuMeter{s: s, t0: time.Now(), srv0: s.cpu(), gen0: selfCPU(), sys0: s.sysCPU(), cores: s.cores}
+	if m.cores != "" {
+		m.idle0, m.soft0, _ = coreTicks(m.cores)
+	}
+	return m
+}
+
+// core returns the busy time of the server's cores since the start of the
+// window (everything, softirq included) and the softirq part of it.
+func (m cpuMeter) core() (busy, softirq time.Duration) {
+	if m.cores == "" {
+		return 0, 0
+	}
+	idle, soft, n := coreTicks(m.cores)
+	el := time.Since(m.t0)
+	busy = time.Duration(n)*el - time.Duration((idle-m.idle0)/clkTck*float64(time.Second))
+	return max(busy, 0), time.Duration((soft - m.soft0) / clkTck * float64(time.Second))
+}
+
+// sys returns the server's kernel CPU time since the start of the window.
+func (m cpuMeter) sys() time.Duration { return m.s.sysCPU() - m.sys0 }
+
+// stop returns the elapsed time and the server's and the generator's CPU
+// time over the window.
+func (m cpuMeter) stop() (elapsed, srv, gen time.Duration) {
+	return time.Since(m.t0), m.s.cpu() - m.srv0, selfCPU() - m.gen0
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark suite: our server (cmd/benchserver) against the
+# official Node socket.io 4.8.4 server (node/), plus the raw batched-frame
+# writer floor (cmd/rawfloor) for fan-out; then a pprof pass on our server
+# and the Go micro-benchmarks. About 20 minutes with the defaults.
+#
+#   bash benchmarks/run.sh [extra socketio-bench flags]
+#
+# Environment (defaults in brackets):
+#   OUT        output directory [benchmarks/results]
+#   REPS       repetitions of every figure, the median is reported [3]
+#   SCENARIOS  idle,storm,fanout,echo,polling [all]
+#   IDLE_N     idle curve connection counts [1k,5k,10k]; e.g. 1k,5k,10k,25k,50k
+#              (needs ulimit -Hn above the largest count, for the servers too)
+#   STORM_N    connect storm size [10k]
+#   FANOUT_N   fan-out client counts [1k,5k]
+#   ECHO_C     echo clients [100]     POLL_C  polling echo clients [100]
+#   STEP       measured duration of each load step [2s]
+#   PROFILE    1 runs the pprof pass on our server [1]
+#   MICRO      1 runs the Go micro-benchmarks [1]
+#   SERVER_CPU / GEN_CPU  cores for the servers / the load generator [0 / 1]
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+cd "$HERE"
+
+OUT="${OUT:-$HERE/results}"
+REPS="${REPS:-3}"
+SCENARIOS="${SCENARIOS:-idle,storm,fanout,echo,polling}"
+IDLE_N="${IDLE_N:-1k,5k,10k}"
+STORM_N="${STORM_N:-10000}"
+FANOUT_N="${FANOUT_N:-1k,5k}"
+ECHO_C="${ECHO_C:-100}"
+POLL_C="${POLL_C:-100}"
+STEP="${STEP:-2s}"
+PROFILE="${PROFILE:-1}"
+MICRO="${MICRO:-1}"
+SERVER_CPU="${SERVER_CPU:-0}"
+GEN_CPU="${GEN_CPU:-1}"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }
+}
+need go "https://go.dev/dl"
+need node "Node.js 20+"
+need npm "comes with Node.js"
+need taskset "util-linux"
+
+echo "== npm ci (socket.io 4.8.4 from node/package-lock.json)"
+(cd node && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== build"
+mkdir -p bin "$OUT"
+(cd "$ROOT" && go build -o "$HERE/bin/benchserver" ./cmd/benchserver)
+go build -o bin/rawfloor ./cmd/rawfloor
+go build -o bin/socketio-bench ./cmd/socketio-bench
+
+BENCH=(./bin/socketio-bench -out "$OUT" -reps "$REPS" -idle-n "$IDLE_N" -storm-n "$STORM_N"
+  -fanout-n "$FANOUT_N" -echo-c "$ECHO_C" -poll-c "$POLL_C" -step "$STEP"
+  -server-cpu "$SERVER_CPU" -gen-cpu "$GEN_CPU"
+  -go-server bin/benchserver -floor-server bin/rawfloor -node-server node/server.js)
+
+echo "== scenarios: $SCENARIOS"
+"${BENCH[@]}" -scenarios "$SCENARIOS" "$@"
+
+if [ "$PROFILE" = "1" ]; then
+  echo "== pprof pass on our server"
+  mkdir -p "$OUT/profiles"
+  "${BENCH[@]}" -scenarios profile "$@" | tee "$OUT/profiles/run.txt"
+  P="$OUT/profiles"
+  top() { go tool pprof -top -nodecount=30 "$@" 2>/dev/null | sed -n '1,40p'; }
+  for f in "$P"/*-cpu.pb.gz; do
+    [ -e "$f" ] || continue
+    top "$f" > "${f%.pb.gz}.top.txt"
+    go tool pprof -top -cum -nodecount=30 "$f" 2>/dev/null | sed -n '1,40p' > "${f%.pb.gz}.cum.txt"
+  done
+  for f in "$P"/*-heap.pb.gz; do
+    [ -e "$f" ] || continue
+    top -sample_index=inuse_space "$f" > "${f%.pb.gz}.inuse.txt"
+  done
+  for f in "$P"/*-allocs-after.pb.gz; do
+    [ -e "$f" ] || continue
+    b="${f%-after.pb.gz}-before.pb.gz"
+    top -sample_index=alloc_objects -base "$b" "$f" > "${f%-after.pb.gz}.window.txt"
+  done
+  [ -e "$P/idle-heap.pb.gz" ] && top -sample_index=inuse_space "$P/idle-heap.pb.gz" > "$P/idle-heap.inuse.txt"
+fi
+
+if [ "$MICRO" = "1" ]; then
+  echo "== go test -bench Broadcast -benchmem"
+  go test -run '^$' -bench Broadcast -benchmem -benchtime 200x -count 3 . | tee "$OUT/microbench.txt"
+fi
+
+echo "== done: $OUT/summary.md, $OUT/results.json, $OUT/echo_p99.svg, $OUT/fanout_p99.svg"
