@@ -123,21 +123,8 @@ func (g *Group) Stop(ctx context.Context) error {
 		ch <- nil
 	}
 	g.idle = nil
-	if g.alive == 0 {
-		g.mu.Unlock()
-		return nil
-	}
-	if g.gone == nil {
-		g.gone = make(chan struct{})
-	}
-	ch := g.gone
 	g.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return g.await(ctx, func() bool { return g.alive == 0 }, &g.gone)
 }
 
 // Add counts a goroutine that the caller started (or is about to).
@@ -171,18 +158,25 @@ func (g *Group) Running() int {
 
 // Wait blocks until no goroutine is counted, or ctx ends.
 func (g *Group) Wait(ctx context.Context) error {
+	return g.await(ctx, func() bool { return g.n == 0 }, &g.zero)
+}
+
+// await waits until done reports true (it is called with g.mu held), or
+// ctx ends. *ch is the channel closed when done becomes true; it is made on
+// demand.
+func (g *Group) await(ctx context.Context, done func() bool, ch *chan struct{}) error {
 	g.mu.Lock()
-	if g.n == 0 {
+	if done() {
 		g.mu.Unlock()
 		return nil
 	}
-	if g.zero == nil {
-		g.zero = make(chan struct{})
+	if *ch == nil {
+		*ch = make(chan struct{})
 	}
-	ch := g.zero
+	c := *ch
 	g.mu.Unlock()
 	select {
-	case <-ch:
+	case <-c:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -207,22 +207,14 @@ var bcastPrefix = []byte(`42["bcast",`)
 // increasing rates; every client receives every broadcast.
 func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
 	run := StepRun{Scenario: "fanout", Impl: impl, Rep: rep, Clients: n}
-	p := newWSPool()
-	defer p.close()
-	s, err := b.startServer(impl, b.profiling != "")
+	p, s, err := b.startWithClients("fanout", impl, n)
 	if err != nil {
 		return run, err
 	}
+	defer p.close()
 	defer s.stop() // before the clients close: no TIME_WAIT on their ports
-	res := b.connect(p, s.addr, n, b.cfg.connectConc, 30*time.Second)
-	if res.failed > 0 {
-		return run, fmt.Errorf("fanout: %d of %d clients failed to connect: %v", res.failed, n, res.firstErr)
-	}
 	rates := b.cfg.fanRates
-	stats := make([]*stepStats, len(rates))
-	for i := range stats {
-		stats[i] = new(stepStats)
-	}
+	stats := newStepStats(len(rates))
 	var delivered atomic.Int64
 	p.setHandler(func(m []byte) {
 		if !bytes.HasPrefix(m, bcastPrefix) {
@@ -330,22 +322,14 @@ func ackRecorder(stats []*stepStats, acked *atomic.Int64) func([]byte) {
 func (b *bench) runEcho(impl string, rep int) (StepRun, error) {
 	c := b.cfg.echoClients
 	run := StepRun{Scenario: "echo", Impl: impl, Rep: rep, Clients: c}
-	p := newWSPool()
-	defer p.close()
-	s, err := b.startServer(impl, b.profiling != "")
+	p, s, err := b.startWithClients("echo", impl, c)
 	if err != nil {
 		return run, err
 	}
+	defer p.close()
 	defer s.stop() // before the clients close: no TIME_WAIT on their ports
-	res := b.connect(p, s.addr, c, b.cfg.connectConc, 30*time.Second)
-	if res.failed > 0 {
-		return run, fmt.Errorf("echo: %d of %d clients failed to connect: %v", res.failed, c, res.firstErr)
-	}
 	rates := b.cfg.echoRates
-	stats := make([]*stepStats, len(rates))
-	for i := range stats {
-		stats[i] = new(stepStats)
-	}
+	stats := newStepStats(len(rates))
 	var acked atomic.Int64
 	p.setHandler(ackRecorder(stats, &acked))
 	time.Sleep(200 * time.Millisecond)
@@ -470,10 +454,7 @@ func (b *bench) runPolling(impl string, rep int) (StepRun, error) {
 	}
 	defer s.stop()
 	rates := b.cfg.pollRates
-	stats := make([]*stepStats, len(rates))
-	for i := range stats {
-		stats[i] = new(stepStats)
-	}
+	stats := newStepStats(len(rates))
 	var acked, ended atomic.Int64
 	handle := ackRecorder(stats, &acked)
 	clients := make([]*pollClient, 0, c)
@@ -529,4 +510,31 @@ func (b *bench) runPolling(impl string, rep int) (StepRun, error) {
 		time.Sleep(b.cfg.pause)
 	}
 	return run, nil
+}
+
+// startWithClients starts impl's server and connects n WebSocket clients to
+// it. The caller stops the server before closing the clients.
+func (b *bench) startWithClients(scenario, impl string, n int) (*wsPool, *server, error) {
+	p := newWSPool()
+	s, err := b.startServer(impl, b.profiling != "")
+	if err != nil {
+		p.close()
+		return nil, nil, err
+	}
+	res := b.connect(p, s.addr, n, b.cfg.connectConc, 30*time.Second)
+	if res.failed > 0 {
+		s.stop()
+		p.close()
+		return nil, nil, fmt.Errorf("%s: %d of %d clients failed to connect: %v", scenario, res.failed, n, res.firstErr)
+	}
+	return p, s, nil
+}
+
+// newStepStats returns n empty step statistics.
+func newStepStats(n int) []*stepStats {
+	stats := make([]*stepStats, n)
+	for i := range stats {
+		stats[i] = new(stepStats)
+	}
+	return stats
 }
