@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -138,4 +139,71 @@ func TestStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d clients reconnected in %v", n, time.Since(start))
+}
+
+// TestAbandonedHandshakesReclaimed: many clients open a session and vanish
+// (polling handshakes never polled again, WebSocket connections that never
+// join a namespace and stop answering); the heartbeat and the connect
+// timeout reclaim them all and the server returns to its baseline.
+func TestAbandonedHandshakesReclaimed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := socketio.NewServer(&socketio.Options{
+		PingInterval: 300 * time.Millisecond, PingTimeout: 300 * time.Millisecond,
+		ConnectTimeout: 500 * time.Millisecond,
+	})
+	hs := &http.Server{Handler: srv}
+	go func() { _ = hs.Serve(ln) }()
+	defer func() {
+		_ = srv.Close()
+		_ = hs.Close()
+	}()
+	base := "http://" + ln.Addr().String() + "/socket.io/?EIO=4&transport="
+	before := CurrentStats(srv)
+	const n = 300
+	var conns []net.Conn
+	for i := 0; i < n; i++ {
+		resp, err := http.Get(base + "polling")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("polling handshake: %s", resp.Status)
+		}
+		// A WebSocket handshake by hand, then silence.
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		_, _ = c.Write([]byte("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
+			"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+		status := make([]byte, 12)
+		if _, err := io.ReadFull(c, status); err != nil || string(status) != "HTTP/1.1 101" {
+			t.Fatalf("websocket handshake: %q %v", status, err)
+		}
+	}
+	if got := srv.Engine().SessionCount(); got == 0 {
+		t.Fatal("no session open after the handshakes")
+	}
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		after := CurrentStats(srv)
+		if after.Sessions == 0 && after.Goroutines <= before.Goroutines+2 && after.HeapInuse <= before.HeapInuse+8<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not reclaimed: before %+v, after %+v", before, after)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
