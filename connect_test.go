@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +190,32 @@ func TestConnectTwiceClosesConnection(t *testing.T) {
 	c.waitClosed()
 	if r := recv(t, reasons); r != ReasonForcedClose {
 		t.Fatalf("reason %q", r)
+	}
+}
+
+// TestHandshakeAndRequest: the handshake and the request a socket reports
+// describe the connection request (rebuilt from what the session keeps).
+func TestHandshakeAndRequest(t *testing.T) {
+	env := newTestEnv(t, nil)
+	type seen struct {
+		h *Handshake
+		r *http.Request
+	}
+	got := make(chan seen, 1)
+	env.srv.OnConnection(func(s *Socket) { got <- seen{s.Handshake(), s.Request()} })
+	c := env.dial()
+	c.connect("/", `{"k":1}`)
+	g := recv(t, got)
+	h, r := g.h, g.r
+	if h.URL != "/socket.io/?EIO=4&transport=websocket" || h.Query.Get("EIO") != "4" || h.Query.Get("transport") != "websocket" {
+		t.Fatalf("handshake URL %q, query %v", h.URL, h.Query)
+	}
+	if h.Address != "127.0.0.1" || h.Secure || h.XDomain || h.Headers.Get("Upgrade") != "websocket" || h.Issued == 0 {
+		t.Fatalf("handshake %+v", h)
+	}
+	if r.Method != http.MethodGet || r.URL.Path != "/socket.io/" || r.URL.Query().Get("EIO") != "4" ||
+		r.RequestURI != h.URL || r.Header.Get("Upgrade") != "websocket" || r.ProtoMajor != 1 ||
+		!strings.HasPrefix(r.RemoteAddr, "127.0.0.1:") || r.Host == "" || r.Body != http.NoBody || r.Context().Err() != nil {
+		t.Fatalf("request %+v", r)
 	}
 }

@@ -1,8 +1,9 @@
 package engineio
 
 import (
-	"context"
+	"crypto/tls"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ const (
 type Session struct {
 	srv     *Server
 	id      string
-	req     *http.Request
+	req     handshakeRequest
 	created time.Time
 
 	handler   SessionHandler
@@ -51,7 +52,7 @@ type Session struct {
 	// long-polling
 	getActive  bool
 	postActive bool
-	wake       chan struct{} // wakes the pending GET; capacity 1
+	wake       chan struct{} // wakes the pending GET; capacity 1; nil for a session opened over WebSocket
 	pollFinal  byte          // the packet the pending GET gets when the session closed
 	linger     bool          // closed by the client with no GET pending: answer one more GET
 
@@ -84,27 +85,58 @@ type flusher struct {
 }
 
 func newSession(srv *Server, id string, r *http.Request, transport string) *Session {
-	// A shallow copy: the request is not used by net/http any more, and its
-	// context ends with the handshake.
-	req := r.WithContext(context.Background())
-	req.Body = http.NoBody
-	return &Session{
+	s := &Session{
 		created:   time.Now(),
 		srv:       srv,
 		id:        id,
-		req:       req,
+		req:       keepRequest(r),
 		transport: transport,
-		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
+	}
+	if transport == TransportPolling {
+		// Only long-polls wait on it; a session that starts on WebSocket
+		// never serves one (sends on a nil channel in a select with a
+		// default do nothing).
+		s.wake = make(chan struct{}, 1)
+	}
+	return s
+}
+
+// handshakeRequest is what a session keeps of its handshake request: what
+// Request rebuilds, without the request's context, body, URL and copy (a
+// few hundred bytes per connection).
+type handshakeRequest struct {
+	method, proto, host, requestURI, remoteAddr string
+	path, rawPath, rawQuery                     string // of the URL as the handler saw it
+	protoMajor, protoMinor                      int
+	header                                      http.Header
+	tls                                         *tls.ConnectionState
+}
+
+func keepRequest(r *http.Request) handshakeRequest {
+	return handshakeRequest{
+		method: r.Method, proto: r.Proto, protoMajor: r.ProtoMajor, protoMinor: r.ProtoMinor,
+		host: r.Host, requestURI: r.RequestURI, remoteAddr: r.RemoteAddr,
+		path: r.URL.Path, rawPath: r.URL.RawPath, rawQuery: r.URL.RawQuery,
+		header: r.Header, tls: r.TLS,
 	}
 }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.id }
 
-// Request returns the handshake request. Its body is empty and its context
-// is not tied to any connection. It must not be modified.
-func (s *Session) Request() *http.Request { return s.req }
+// Request returns the handshake request, rebuilt on each call from what the
+// session keeps: method, URL, protocol, host, headers, remote address and
+// TLS state. Its body is empty and its context is not tied to any
+// connection. Its Header is shared: it must not be modified.
+func (s *Session) Request() *http.Request {
+	h := &s.req
+	return &http.Request{
+		Method: h.method, URL: &url.URL{Path: h.path, RawPath: h.rawPath, RawQuery: h.rawQuery}, Proto: h.proto, ProtoMajor: h.protoMajor, ProtoMinor: h.protoMinor,
+		Header: h.header, Body: http.NoBody, Host: h.host, RemoteAddr: h.remoteAddr,
+		RequestURI: h.requestURI, TLS: h.tls,
+	}
+}
 
 // Transport returns the name of the transport in use: "polling" or
 // "websocket".
