@@ -59,11 +59,25 @@ func (g *Group) Go(f func()) {
 // has waited Idle for one or g is stopped.
 func (g *Group) work(f func()) {
 	var (
-		ch    chan func()
-		timer *time.Timer
+		ch      chan func()
+		timer   *time.Timer
+		running bool
 	)
+	defer func() {
+		if running {
+			// f panicked or called runtime.Goexit: account for it as the
+			// plain goroutine of old would have, so that Wait and Stop
+			// still return.
+			g.mu.Lock()
+			g.doneLocked()
+			g.exitLocked()
+			g.mu.Unlock()
+		}
+	}()
 	for {
+		running = true
 		f()
+		running = false
 		g.mu.Lock()
 		g.doneLocked()
 		if g.Idle <= 0 || g.stopped || len(g.idle) >= maxIdle {

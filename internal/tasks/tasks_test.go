@@ -168,3 +168,18 @@ func waitIdle(t *testing.T, g *Group, n int) {
 		runtime.Gosched()
 	}
 }
+
+// TestGroupGoexit: a function that ends its goroutine (runtime.Goexit, as
+// t.FailNow does) still counts as finished.
+func TestGroupGoexit(t *testing.T) {
+	g := Group{Idle: time.Minute}
+	g.Go(runtime.Goexit)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.Wait(ctx); err != nil {
+		t.Fatalf("Wait after Goexit: %v", err)
+	}
+	if err := g.Stop(ctx); err != nil {
+		t.Fatalf("Stop after Goexit: %v", err)
+	}
+}
