@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/socketio-go/socketio/benchmarks/internal/sioclient"
 )
 
 type conn struct {
@@ -114,30 +116,27 @@ func serve(nc net.Conn) {
 	// Frame reader: client frames are masked.
 	copy(buf, buf[end:n])
 	r, w := 0, n-end
+	// readMore moves the unread bytes to the front of buf and reads more
+	// after them; it reports false when the connection is done.
+	readMore := func() bool {
+		if r > 0 {
+			w = copy(buf, buf[r:w])
+			r = 0
+		}
+		m, err := nc.Read(buf[w:])
+		w += m
+		return err == nil
+	}
 	for {
 		// Need the header.
 		for w-r < 2 || w-r < frameHeaderLen(buf[r:w]) {
-			if r > 0 {
-				w = copy(buf, buf[r:w])
-				r = 0
-			}
-			m, err := nc.Read(buf[w:])
-			if err != nil {
+			if !readMore() {
 				return
 			}
-			w += m
 		}
 		b0, b1 := buf[r], buf[r+1]
 		hl := frameHeaderLen(buf[r:w])
-		var plen int
-		switch l := b1 & 0x7f; l {
-		case 126:
-			plen = int(binary.BigEndian.Uint16(buf[r+2:]))
-		case 127:
-			plen = int(binary.BigEndian.Uint64(buf[r+2:]))
-		default:
-			plen = int(l)
-		}
+		plen := sioclient.PayloadLen(b1, buf[r+2:])
 		if hl+plen > len(buf) {
 			nb := make([]byte, hl+plen)
 			w = copy(nb, buf[r:w])
@@ -145,15 +144,9 @@ func serve(nc net.Conn) {
 			buf = nb
 		}
 		for w-r < hl+plen {
-			if r > 0 {
-				w = copy(buf, buf[r:w])
-				r = 0
-			}
-			m, err := nc.Read(buf[w:])
-			if err != nil {
+			if !readMore() {
 				return
 			}
-			w += m
 		}
 		p := buf[r+hl : r+hl+plen]
 		if b1&0x80 != 0 {

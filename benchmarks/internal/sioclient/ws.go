@@ -213,15 +213,7 @@ func (c *Conn) ReadFrame() (op byte, payload []byte, err error) {
 		if err := c.fill(hlen); err != nil {
 			return 0, nil, err
 		}
-		var plen int
-		switch n := b1 & 0x7f; n {
-		case 126:
-			plen = int(binary.BigEndian.Uint16(c.rbuf[c.rpos+2:]))
-		case 127:
-			plen = int(binary.BigEndian.Uint64(c.rbuf[c.rpos+2:]))
-		default:
-			plen = int(n)
-		}
+		plen := PayloadLen(b1, c.rbuf[c.rpos+2:])
 		if err := c.fill(hlen + plen); err != nil {
 			return 0, nil, err
 		}
@@ -269,15 +261,7 @@ func (c *Conn) bufferedFrame() (op byte, payload []byte, ok bool, err error) {
 		if avail < hlen {
 			return 0, nil, false, nil
 		}
-		var plen int
-		switch n := b1 & 0x7f; n {
-		case 126:
-			plen = int(binary.BigEndian.Uint16(c.rbuf[c.rpos+2:]))
-		case 127:
-			plen = int(binary.BigEndian.Uint64(c.rbuf[c.rpos+2:]))
-		default:
-			plen = int(n)
-		}
+		plen := PayloadLen(b1, c.rbuf[c.rpos+2:])
 		if avail < hlen+plen {
 			if hlen+plen > len(c.rbuf) {
 				nb := make([]byte, 2*(hlen+plen))
@@ -473,3 +457,16 @@ func ParseInt(b []byte) (int64, []byte, bool) {
 
 // AppendInt appends v in decimal.
 func AppendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// PayloadLen decodes a WebSocket frame's payload length from its second
+// byte b1 and the extended length bytes that follow it (ext).
+func PayloadLen(b1 byte, ext []byte) int {
+	switch n := b1 & 0x7f; n {
+	case 126:
+		return int(binary.BigEndian.Uint16(ext))
+	case 127:
+		return int(binary.BigEndian.Uint64(ext))
+	default:
+		return int(n)
+	}
+}
