@@ -325,16 +325,7 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		if hs != nil {
 			_ = hs.Close()
 		}
-		if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
-			err = werr
-		}
-		if werr := s.tasks.Stop(ctx); werr != nil && err == nil {
-			err = werr
-		}
-		if errors.Is(err, engineio.ErrServerClosed) {
-			err = nil
-		}
-		return err
+		return s.waitTasks(ctx, err)
 	}
 	for _, nsp := range nsps {
 		for _, sock := range nsp.localSockets() {
@@ -361,6 +352,13 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 			_ = hs.Close()
 		}
 	}
+	return s.waitTasks(ctx, err)
+}
+
+// waitTasks ends a shutdown: it waits for the server's goroutines, ends the
+// idle ones, and returns err (the engine's ErrServerClosed aside) or else
+// the first error of the waits.
+func (s *Server) waitTasks(ctx context.Context, err error) error {
 	if werr := s.tasks.Wait(ctx); werr != nil && err == nil {
 		err = werr
 	}
