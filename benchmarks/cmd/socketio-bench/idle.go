@@ -30,12 +30,11 @@ type IdleRun struct {
 // letting the server settle before reading its RSS.
 func (b *bench) runIdle(impl string, rep int) (IdleRun, error) {
 	run := IdleRun{Impl: impl, Rep: rep}
-	p := newWSPool()
-	defer p.close()
-	s, err := b.startServer(impl, false)
+	p, s, err := b.startWithPool(impl, false)
 	if err != nil {
 		return run, err
 	}
+	defer p.close()
 	defer s.stop() // before the clients close: no TIME_WAIT on their ports
 	time.Sleep(b.cfg.settle / 2)
 	rss0 := s.rss()
@@ -96,12 +95,11 @@ type StormRun struct {
 
 func (b *bench) runStorm(impl string, rep int) (StormRun, error) {
 	run := StormRun{Impl: impl, Rep: rep, N: b.cfg.stormN}
-	p := newWSPool()
-	defer p.close()
-	s, err := b.startServer(impl, false)
+	p, s, err := b.startWithPool(impl, false)
 	if err != nil {
 		return run, err
 	}
+	defer p.close()
 	defer s.stop() // before the clients close: no TIME_WAIT on their ports
 	time.Sleep(500 * time.Millisecond)
 	m := startMeter(s)

@@ -515,10 +515,8 @@ func (b *bench) runPolling(impl string, rep int) (StepRun, error) {
 // startWithClients starts impl's server and connects n WebSocket clients to
 // it. The caller stops the server before closing the clients.
 func (b *bench) startWithClients(scenario, impl string, n int) (*wsPool, *server, error) {
-	p := newWSPool()
-	s, err := b.startServer(impl, b.profiling != "")
+	p, s, err := b.startWithPool(impl, b.profiling != "")
 	if err != nil {
-		p.close()
 		return nil, nil, err
 	}
 	res := b.connect(p, s.addr, n, b.cfg.connectConc, 30*time.Second)
@@ -528,6 +526,15 @@ func (b *bench) startWithClients(scenario, impl string, n int) (*wsPool, *server
 		return nil, nil, fmt.Errorf("%s: %d of %d clients failed to connect: %v", scenario, res.failed, n, res.firstErr)
 	}
 	return p, s, nil
+}
+
+// startWithPool starts impl's server and an empty client pool.
+func (b *bench) startWithPool(impl string, withPprof bool) (*wsPool, *server, error) {
+	s, err := b.startServer(impl, withPprof)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newWSPool(), s, nil
 }
 
 // newStepStats returns n empty step statistics.

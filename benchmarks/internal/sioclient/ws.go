@@ -200,13 +200,7 @@ func (c *Conn) ReadFrame() (op byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 		b0, b1 := c.rbuf[c.rpos], c.rbuf[c.rpos+1]
-		hlen := 2
-		switch b1 & 0x7f {
-		case 126:
-			hlen += 2
-		case 127:
-			hlen += 8
-		}
+		hlen := headerLen(b1)
 		if b1&0x80 != 0 {
 			return 0, nil, errors.New("sioclient: masked frame from server")
 		}
@@ -251,13 +245,7 @@ func (c *Conn) bufferedFrame() (op byte, payload []byte, ok bool, err error) {
 			return 0, nil, false, nil
 		}
 		b0, b1 := c.rbuf[c.rpos], c.rbuf[c.rpos+1]
-		hlen := 2
-		switch b1 & 0x7f {
-		case 126:
-			hlen += 2
-		case 127:
-			hlen += 8
-		}
+		hlen := headerLen(b1)
 		if avail < hlen {
 			return 0, nil, false, nil
 		}
@@ -457,6 +445,18 @@ func ParseInt(b []byte) (int64, []byte, bool) {
 
 // AppendInt appends v in decimal.
 func AppendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// headerLen is the length of an unmasked frame header whose second byte is
+// b1.
+func headerLen(b1 byte) int {
+	switch b1 & 0x7f {
+	case 126:
+		return 4
+	case 127:
+		return 10
+	}
+	return 2
+}
 
 // PayloadLen decodes a WebSocket frame's payload length from its second
 // byte b1 and the extended length bytes that follow it (ext).
