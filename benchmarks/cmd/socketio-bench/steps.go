@@ -103,6 +103,23 @@ type stepper struct {
 // run executes step i at rate (messages/s sent); send(step, from, n,
 // start, rate) must send messages tagged with step (-1 for warm-up).
 // offered is the figure reported as offered load.
+// runAll runs a step per offered rate (messages/s the server delivers;
+// the senders send offered/perMsg) until one saturates, logging each with
+// label.
+func (st *stepper) runAll(offered []float64, label string, send func(step int, from, n int64, start time.Time, rate float64)) []Step {
+	var steps []Step
+	for i, o := range offered {
+		r := st.run(i, o/float64(st.perMsg), o, send)
+		st.b.logf("  %s: %s", label, fmtStep(r))
+		steps = append(steps, r)
+		if r.Saturated {
+			break
+		}
+		time.Sleep(st.b.cfg.pause)
+	}
+	return steps
+}
+
 func (st *stepper) run(i int, rate, offered float64, send func(step int, from, n int64, start time.Time, rate float64)) Step {
 	cfg := st.b.cfg
 	if cfg.warmup > 0 {
@@ -254,16 +271,7 @@ func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
 		})
 	}
 	st := &stepper{b: b, s: s, stats: stats, counter: &delivered, ended: p.ended, perMsg: int64(n), p99Stop: b.cfg.fanP99Stop}
-	for i, offered := range rates {
-		rate := offered / float64(n)
-		r := st.run(i, rate, offered, send)
-		b.logf("  fanout %-5s n=%d rep %d: %s", impl, n, rep, fmtStep(r))
-		run.Steps = append(run.Steps, r)
-		if r.Saturated {
-			break
-		}
-		time.Sleep(b.cfg.pause)
-	}
+	run.Steps = st.runAll(rates, fmt.Sprintf("fanout %-5s n=%d rep %d", impl, n, rep), send)
 	return run, nil
 }
 
@@ -354,15 +362,7 @@ func (b *bench) runEcho(impl string, rep int) (StepRun, error) {
 		}
 	}
 	st := &stepper{b: b, s: s, stats: stats, counter: &acked, ended: p.ended, perMsg: 1, p99Stop: b.cfg.echoP99Stop, p99Knee: 50 * time.Millisecond}
-	for i, rate := range rates {
-		r := st.run(i, rate, rate, send)
-		b.logf("  echo   %-5s rep %d: %s", impl, rep, fmtStep(r))
-		run.Steps = append(run.Steps, r)
-		if r.Saturated {
-			break
-		}
-		time.Sleep(b.cfg.pause)
-	}
+	run.Steps = st.runAll(rates, fmt.Sprintf("echo   %-5s rep %d", impl, rep), send)
 	return run, nil
 }
 
@@ -500,15 +500,7 @@ func (b *bench) runPolling(impl string, rep int) (StepRun, error) {
 		}
 	}
 	st := &stepper{b: b, s: s, stats: stats, counter: &acked, ended: ended.Load, perMsg: 1, p99Stop: b.cfg.echoP99Stop, p99Knee: 50 * time.Millisecond}
-	for i, rate := range rates {
-		r := st.run(i, rate, rate, send)
-		b.logf("  poll   %-5s rep %d: %s", impl, rep, fmtStep(r))
-		run.Steps = append(run.Steps, r)
-		if r.Saturated {
-			break
-		}
-		time.Sleep(b.cfg.pause)
-	}
+	run.Steps = st.runAll(rates, fmt.Sprintf("poll   %-5s rep %d", impl, rep), send)
 	return run, nil
 }
 
