@@ -65,20 +65,34 @@ type Socket struct {
 	dispatcher dispatcher
 	dedup      *dedup // nil unless Options.RetryDedup is set
 
-	mu              sync.Mutex
-	state           socketState
-	wasConnected    bool
-	nextHandler     uint64
-	handlers        []handlerEntry[namedHandler]
+	mu           sync.Mutex
+	state        socketState
+	wasConnected bool
+	nextHandler  uint64
+	handlers     []handlerEntry[namedHandler]
+	onDisconnect []handlerEntry[func(DisconnectReason)]
+	extra        *socketExtra // nil until one of its fields is set
+	acks         map[int64]func(ackResult)
+	data         any
+}
+
+// socketExtra holds what most sockets never use, allocated on first use so
+// that an idle socket stays small.
+type socketExtra struct {
 	anyHandlers     []handlerEntry[EventHandler]
 	outgoing        []handlerEntry[func(event string, args []any)]
-	onDisconnect    []handlerEntry[func(DisconnectReason)]
 	onDisconnecting []handlerEntry[func(DisconnectReason)]
 	onError         []handlerEntry[func(error)]
 	middlewares     []func(*Event) error
-	acks            map[int64]func(ackResult)
-	data            any
-	closedRooms     []string
+	closedRooms     []string // the rooms the socket was in, once closed
+}
+
+// extraLocked returns s.extra, allocating it. s.mu must be held.
+func (s *Socket) extraLocked() *socketExtra {
+	if s.extra == nil {
+		s.extra = new(socketExtra)
+	}
+	return s.extra
 }
 
 func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
@@ -208,15 +222,18 @@ func (s *Socket) markClosed() {
 
 // Handler registration.
 
-func addEntry[F any](s *Socket, list *[]handlerEntry[F], fn F) func() {
+// addEntry adds fn to the list that list returns (called with s.mu held).
+func addEntry[F any](s *Socket, list func(*Socket) *[]handlerEntry[F], fn F) func() {
 	s.mu.Lock()
 	s.nextHandler++
 	id := s.nextHandler
-	*list = append(*list, handlerEntry[F]{id: id, fn: fn})
+	l := list(s)
+	*l = append(*l, handlerEntry[F]{id: id, fn: fn})
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		list := list(s)
 		for i, e := range *list {
 			if e.id == id {
 				*list = append((*list)[:i:i], (*list)[i+1:]...)
@@ -240,39 +257,44 @@ func fns[F any](list []handlerEntry[F]) []F {
 func (s *Socket) On(event string, h EventHandler) (remove func()) {
 	// A slice, not a map: a socket has few handlers, and a small slice is
 	// a fraction of the size of a map.
-	return addEntry(s, &s.handlers, namedHandler{event, h})
+	return addEntry(s, func(s *Socket) *[]handlerEntry[namedHandler] { return &s.handlers }, namedHandler{event, h})
 }
 
 // OnAny adds a handler called for every received event, before the
 // handlers of that event.
-func (s *Socket) OnAny(h EventHandler) (remove func()) { return addEntry(s, &s.anyHandlers, h) }
+func (s *Socket) OnAny(h EventHandler) (remove func()) {
+	return addEntry(s, func(s *Socket) *[]handlerEntry[EventHandler] { return &s.extraLocked().anyHandlers }, h)
+}
 
 // OnAnyOutgoing adds a handler called for every event emitted to this
 // socket (not for broadcasts), with the event name and arguments.
 func (s *Socket) OnAnyOutgoing(h func(event string, args []any)) (remove func()) {
-	return addEntry(s, &s.outgoing, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(string, []any)] { return &s.extraLocked().outgoing }, h)
 }
 
 // OnDisconnecting adds a handler called when the socket disconnects, before
 // OnDisconnect handlers; Rooms still returns the rooms the socket was in.
 func (s *Socket) OnDisconnecting(h func(reason DisconnectReason)) (remove func()) {
-	return addEntry(s, &s.onDisconnecting, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.extraLocked().onDisconnecting }, h)
 }
 
 // OnDisconnect adds a handler called when the socket disconnects.
 func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) (remove func()) {
-	return addEntry(s, &s.onDisconnect, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.onDisconnect }, h)
 }
 
 // OnError adds a handler for errors: a socket middleware refusing an event,
 // arguments that do not fit a typed handler, an invalid packet.
-func (s *Socket) OnError(h func(err error)) (remove func()) { return addEntry(s, &s.onError, h) }
+func (s *Socket) OnError(h func(err error)) (remove func()) {
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(error)] { return &s.extraLocked().onError }, h)
+}
 
 // Use adds a middleware run for every received event before its handlers.
 // An error stops the event and goes to the OnError handlers.
 func (s *Socket) Use(mw func(e *Event) error) {
 	s.mu.Lock()
-	s.middlewares = append(s.middlewares, mw)
+	x := s.extraLocked()
+	x.middlewares = append(x.middlewares, mw)
 	s.mu.Unlock()
 }
 
@@ -329,8 +351,14 @@ func (s *Socket) dispatch(e *Event) {
 	}
 	// Events received before a disconnection are handled, after it: the
 	// disconnection handlers are queued behind them.
-	mws := append([]func(*Event) error(nil), s.middlewares...)
-	anys := fns(s.anyHandlers)
+	var (
+		mws  []func(*Event) error
+		anys []EventHandler
+	)
+	if x := s.extra; x != nil {
+		mws = append(mws, x.middlewares...)
+		anys = fns(x.anyHandlers)
+	}
 	var hs []EventHandler
 	for _, h := range s.handlers {
 		if h.fn.event == e.name {
@@ -359,7 +387,10 @@ func (s *Socket) emitError(err error) {
 
 func (s *Socket) callErrorHandlers(err error) {
 	s.mu.Lock()
-	hs := fns(s.onError)
+	var hs []func(error)
+	if x := s.extra; x != nil {
+		hs = fns(x.onError)
+	}
 	s.mu.Unlock()
 	if len(hs) == 0 {
 		s.nsp.srv.logger.Debug("socketio: socket error", "sid", s.id, "err", err)
@@ -429,11 +460,11 @@ func (s *Socket) emit(event string, args []any, volatile bool) error {
 
 func (s *Socket) notifyOutgoing(event string, args []any) {
 	s.mu.Lock()
-	if len(s.outgoing) == 0 {
+	if s.extra == nil || len(s.extra.outgoing) == 0 {
 		s.mu.Unlock()
 		return
 	}
-	hs := fns(s.outgoing)
+	hs := fns(s.extra.outgoing)
 	s.mu.Unlock()
 	for _, h := range hs {
 		h(event, args)
@@ -539,7 +570,10 @@ func (s *Socket) Leave(rooms ...string) {
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	if s.state == socketClosed {
-		rooms := append([]string(nil), s.closedRooms...)
+		var rooms []string
+		if s.extra != nil {
+			rooms = append(rooms, s.extra.closedRooms...)
+		}
 		s.mu.Unlock()
 		return rooms
 	}
@@ -607,7 +641,7 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	if wasConnected {
 		rooms := s.nsp.adapter.SocketRooms(s.id)
 		s.mu.Lock()
-		s.closedRooms = rooms
+		s.extraLocked().closedRooms = rooms
 		s.mu.Unlock()
 	}
 	var bye *parser.Packet
@@ -629,7 +663,10 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	}
 	s.dispatcher.pushForce(func() {
 		s.mu.Lock()
-		before := fns(s.onDisconnecting)
+		var before []func(DisconnectReason)
+		if s.extra != nil {
+			before = fns(s.extra.onDisconnecting)
+		}
 		after := fns(s.onDisconnect)
 		s.mu.Unlock()
 		for _, h := range before {
