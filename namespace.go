@@ -171,15 +171,10 @@ func (n *Namespace) connect(s *Socket) {
 		// Node "ws" package used by the protocol test suites) hand two
 		// frames read together to the application before it can react to
 		// the first.
-		select {
-		case <-s.conn.sess.Flush():
-			pace := time.NewTimer(connectPacing)
-			select {
-			case <-pace.C:
-			case <-s.conn.sess.Done():
-				pace.Stop()
-			}
-		case <-s.conn.sess.Done():
+		// (Flush's channel is also closed when the session closes.)
+		<-s.conn.sess.Flush()
+		if reason, _ := s.conn.sess.CloseReason(); reason == "" {
+			time.Sleep(connectPacing)
 		}
 		// The handlers run even if the socket disconnected meanwhile: the
 		// client was told it is connected, so every OnConnection is

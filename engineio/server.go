@@ -63,6 +63,8 @@ type Server struct {
 	forced  bool        // Close was called; guarded by mu
 	tasks   tasks.Group
 	done    chan struct{}
+
+	deadlines *deadlines // the sessions' heartbeats and timeouts
 }
 
 // NewServer returns a server that hands its sessions to h. A nil opts
@@ -72,13 +74,15 @@ func NewServer(opts *Options, h Handler) *Server {
 	if h == nil {
 		panic("engineio: nil Handler")
 	}
-	return &Server{
+	s := &Server{
 		cfg:      newConfig(opts),
 		handler:  h,
 		sessions: make(map[string]*Session),
 		done:     make(chan struct{}),
 		tasks:    tasks.Group{Idle: workerIdle},
 	}
+	s.deadlines = newDeadlines(&s.tasks, (*Session).onDeadline)
+	return s
 }
 
 // workerIdle is how long a goroutine that served a session (a read burst,
@@ -362,10 +366,12 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 				sess.closeWith(ReasonForcedClose, nil)
 			}
 			s.closePoller()
+			s.deadlines.close()
 			_ = s.tasks.Stop(ctx) // ends the idle goroutines; ctx is done
 			return ctx.Err()
 		}
 	}
+	s.deadlines.close()
 	err := s.tasks.Wait(ctx)
 	s.closePoller()
 	if serr := s.tasks.Stop(ctx); err == nil {

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"crypto/tls"
+	"encoding/binary"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,40 +34,42 @@ const (
 // started when packets are queued and exits when the queue is empty.
 // Handlers are never called with the lock held.
 type Session struct {
-	srv     *Server
-	id      string
-	req     handshakeRequest
-	created time.Time
+	srv *Server
+	id  string
+	req handshakeRequest
 
 	handler   SessionHandler
 	deliverMu sync.Mutex // serialises HandleMessage
 
 	mu        sync.Mutex
-	state     sessionState
 	transport string
 	ws        *websocket.Conn // the WebSocket transport, once in use
 	queue     []packet.Packet // packets waiting to be written
 	spare     []packet.Packet // the writer's previous batch, reused
-	writing   bool            // a WebSocket writer goroutine is running
 
-	// long-polling
-	getActive  bool
-	postActive bool
-	wake       chan struct{} // wakes the pending GET; capacity 1; nil for a session opened over WebSocket
-	pollFinal  byte          // the packet the pending GET gets when the session closed
-	linger     bool          // closed by the client with no GET pending: answer one more GET
+	wake      chan struct{}   // long-polling: wakes the pending GET; capacity 1; nil for a session opened over WebSocket
+	upgradeWS *websocket.Conn // the WebSocket being upgraded to
 
-	// upgrade to WebSocket
-	upgrading bool // from the WebSocket handshake to the end of the upgrade
-	upgradeWS *websocket.Conn
-	probed    bool // the probe was answered: polling gets noops
-	upgraded  bool
+	// heartbeat: one deadline per session in the server's deadlines,
+	// alternately for the next ping and for the pong; for a closing
+	// long-polling session, when to give up; for a lingering one, when to
+	// unregister it.
+	due  int64 // on the deadlines' clock; see deadlines for its locking
+	slot int32 // index in the deadlines' heap, -1 when not scheduled; guarded by the deadlines' mutex
 
-	// heartbeat: one timer per session, alternately waiting to send the next
-	// ping and waiting for the pong.
-	timer        *time.Timer
+	// The flags, together so that they pack into a few words (an idle
+	// connection costs what its structs do).
+	state        sessionState
+	writing      bool // a WebSocket writer goroutine is running
+	getActive    bool // long-polling: a GET is pending
+	postActive   bool // long-polling: a POST is being read
+	pollFinal    byte // long-polling: the packet the pending GET gets when the session closed
+	linger       bool // long-polling: closed by the client with no GET pending: answer one more GET
+	upgrading    bool // from the WebSocket handshake to the end of the upgrade
+	probed       bool // the probe was answered: polling gets noops
+	upgraded     bool
+	started      bool // start ran: the session has a deadline
 	awaitingPong bool
-	due          time.Time // when the pending ping is due, or the pong deadline
 
 	// flush barriers (WebSocket): packets queued and written so far, and
 	// the channels waiting for a count to be written.
@@ -76,7 +79,7 @@ type Session struct {
 
 	closeReason CloseReason
 	closeCause  error
-	done        chan struct{}
+	done        chan struct{} // made by the first call of Done
 }
 
 type flusher struct {
@@ -86,12 +89,12 @@ type flusher struct {
 
 func newSession(srv *Server, id string, r *http.Request, transport string) *Session {
 	s := &Session{
-		created:   time.Now(),
 		srv:       srv,
 		id:        id,
 		req:       keepRequest(r),
 		transport: transport,
-		done:      make(chan struct{}),
+		due:       srv.deadlines.now() + int64(srv.cfg.pingInterval),
+		slot:      -1,
 	}
 	if transport == TransportPolling {
 		// Only long-polls wait on it; a session that starts on WebSocket
@@ -103,22 +106,89 @@ func newSession(srv *Server, id string, r *http.Request, transport string) *Sess
 }
 
 // handshakeRequest is what a session keeps of its handshake request: what
-// Request rebuilds, without the request's context, body, URL and copy (a
-// few hundred bytes per connection).
+// Request rebuilds, without the request's context, body and URL. The
+// strings and the headers are packed into one string (each piece prefixed
+// with its length as a uvarint) instead of the request's header map and
+// the strings it points into: one allocation of the request's size instead
+// of a dozen objects, most of a kilobyte per idle connection.
 type handshakeRequest struct {
-	method, proto, host, requestURI, remoteAddr string
-	path, rawPath, rawQuery                     string // of the URL as the handler saw it
-	protoMajor, protoMinor                      int
-	header                                      http.Header
-	tls                                         *tls.ConnectionState
+	packed     string // method, proto, host, requestURI, remoteAddr, path, rawPath, rawQuery, then a key and a value per header value
+	headers    int    // number of distinct header keys
+	tls        *tls.ConnectionState
+	protoMajor uint8
+	protoMinor uint8
 }
 
+// handshakeFields is the number of request strings before the headers in
+// handshakeRequest.packed.
+const handshakeFields = 8
+
 func keepRequest(r *http.Request) handshakeRequest {
+	fields := [handshakeFields]string{r.Method, r.Proto, r.Host, r.RequestURI, r.RemoteAddr, r.URL.Path, r.URL.RawPath, r.URL.RawQuery}
+	n := 0
+	for _, f := range fields {
+		n += binary.MaxVarintLen32 + len(f)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += 2*binary.MaxVarintLen32 + len(k) + len(v)
+		}
+	}
+	b := make([]byte, 0, n)
+	for _, f := range fields {
+		b = appendPiece(b, f)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			b = appendPiece(appendPiece(b, k), v)
+		}
+	}
 	return handshakeRequest{
-		method: r.Method, proto: r.Proto, protoMajor: r.ProtoMajor, protoMinor: r.ProtoMinor,
-		host: r.Host, requestURI: r.RequestURI, remoteAddr: r.RemoteAddr,
-		path: r.URL.Path, rawPath: r.URL.RawPath, rawQuery: r.URL.RawQuery,
-		header: r.Header, tls: r.TLS,
+		packed: string(b), headers: len(r.Header), tls: r.TLS,
+		protoMajor: uint8(r.ProtoMajor), protoMinor: uint8(r.ProtoMinor),
+	}
+}
+
+func appendPiece(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// nextPiece splits the first length-prefixed piece off p.
+func nextPiece(p string) (piece, rest string) {
+	var n uint64
+	var shift uint
+	i := 0
+	for ; i < len(p); i++ {
+		c := p[i]
+		n |= uint64(c&0x7f) << shift
+		shift += 7
+		if c < 0x80 {
+			i++
+			break
+		}
+	}
+	return p[i : i+int(n)], p[i+int(n):]
+}
+
+// request rebuilds the request; its strings share the packed string.
+func (h *handshakeRequest) request() *http.Request {
+	var f [handshakeFields]string
+	p := h.packed
+	for i := range f {
+		f[i], p = nextPiece(p)
+	}
+	header := make(http.Header, h.headers)
+	for p != "" {
+		var k, v string
+		k, p = nextPiece(p)
+		v, p = nextPiece(p)
+		header[k] = append(header[k], v)
+	}
+	return &http.Request{
+		Method: f[0], Proto: f[1], Host: f[2], RequestURI: f[3], RemoteAddr: f[4],
+		URL:        &url.URL{Path: f[5], RawPath: f[6], RawQuery: f[7]},
+		ProtoMajor: int(h.protoMajor), ProtoMinor: int(h.protoMinor),
+		Header: header, Body: http.NoBody, TLS: h.tls,
 	}
 }
 
@@ -128,15 +198,8 @@ func (s *Session) ID() string { return s.id }
 // Request returns the handshake request, rebuilt on each call from what the
 // session keeps: method, URL, protocol, host, headers, remote address and
 // TLS state. Its body is empty and its context is not tied to any
-// connection. Its Header is shared: it must not be modified.
-func (s *Session) Request() *http.Request {
-	h := &s.req
-	return &http.Request{
-		Method: h.method, URL: &url.URL{Path: h.path, RawPath: h.rawPath, RawQuery: h.rawQuery}, Proto: h.proto, ProtoMajor: h.protoMajor, ProtoMinor: h.protoMinor,
-		Header: h.header, Body: http.NoBody, Host: h.host, RemoteAddr: h.remoteAddr,
-		RequestURI: h.requestURI, TLS: h.tls,
-	}
-}
+// connection. Each call returns a new request with its own Header.
+func (s *Session) Request() *http.Request { return s.req.request() }
 
 // Transport returns the name of the transport in use: "polling" or
 // "websocket".
@@ -149,7 +212,18 @@ func (s *Session) transportName() string {
 }
 
 // Done returns a channel closed when the session is closed.
-func (s *Session) Done() <-chan struct{} { return s.done }
+func (s *Session) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		// Made on demand: most sessions are never asked.
+		s.done = make(chan struct{})
+		if s.state == stateClosed {
+			close(s.done)
+		}
+	}
+	return s.done
+}
 
 // CloseReason returns why the session closed, or "" while it is open.
 func (s *Session) CloseReason() (CloseReason, error) {
@@ -194,8 +268,8 @@ func (s *Session) start(h SessionHandler, ws *websocket.Conn) {
 		h.HandleClose(reason, cause)
 		return
 	}
-	s.due = s.created.Add(s.srv.cfg.pingInterval)
-	s.timer = time.AfterFunc(time.Until(s.due), s.onTimer)
+	s.started = true
+	s.srv.deadlines.set(s, s.due) // the first ping is due pingInterval after the handshake
 	if ws != nil {
 		s.ws = ws
 		s.kickLocked()
@@ -335,8 +409,8 @@ func (s *Session) Close() (immediate bool) {
 		// Long-polling: the pending (or next) GET carries the queued
 		// packets and the close packet. If none comes, give up after a
 		// while like the official server.
-		if s.timer != nil {
-			s.timer.Reset(s.srv.cfg.pingInterval + s.srv.cfg.pingTimeout)
+		if s.started {
+			s.srv.deadlines.set(s, s.srv.deadlines.now()+int64(s.srv.cfg.pingInterval+s.srv.cfg.pingTimeout))
 		}
 	}
 	s.kickLocked()
@@ -351,7 +425,7 @@ func (s *Session) Close() (immediate bool) {
 // or not its timer has fired yet. It reports whether the session is closed.
 func (s *Session) expireIfLate() bool {
 	s.mu.Lock()
-	if s.state == stateOpen && s.awaitingPong && !time.Now().Before(s.due) {
+	if s.state == stateOpen && s.awaitingPong && s.srv.deadlines.now() >= s.due {
 		after := s.closeLocked(ReasonPingTimeout, ErrPingTimeout)
 		s.mu.Unlock()
 		after()
@@ -374,7 +448,7 @@ func (s *Session) endLinger() {
 	linger := s.linger
 	s.linger = false
 	if linger {
-		s.timer.Stop()
+		s.srv.deadlines.cancel(s)
 	}
 	s.mu.Unlock()
 	if linger {
@@ -423,10 +497,10 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	s.state = stateClosed
 	s.closeReason, s.closeCause = reason, cause
 	s.releaseFlushersLocked()
-	if s.timer != nil {
-		s.timer.Stop()
+	s.srv.deadlines.cancel(s)
+	if s.done != nil {
+		close(s.done)
 	}
-	close(s.done)
 	ws, upgradeWS := s.ws, s.upgradeWS
 	s.ws, s.upgradeWS = nil, nil
 	if !graceful {
@@ -442,9 +516,9 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	// flight, which may reach the server just after the POST: keep the
 	// session registered for a moment so that this GET gets its noop
 	// instead of an error.
-	s.linger = reason == ReasonTransportClose && ws == nil && !s.getActive && s.transport == TransportPolling && s.timer != nil
+	s.linger = reason == ReasonTransportClose && ws == nil && !s.getActive && s.transport == TransportPolling && s.started
 	if s.linger {
-		s.timer.Reset(lingerTime)
+		s.srv.deadlines.set(s, s.srv.deadlines.now()+int64(lingerTime))
 	}
 	select {
 	case s.wake <- struct{}{}:
@@ -474,12 +548,16 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	}
 }
 
-// onTimer drives the heartbeat and the close timeout of a closing polling
-// session.
-func (s *Session) onTimer() {
-	s.srv.tasks.Add()
-	defer s.srv.tasks.Done()
+// onDeadline drives the heartbeat, the close timeout of a closing polling
+// session and the end of a lingering one. The deadlines call it when s.due
+// has passed.
+func (s *Session) onDeadline() {
 	s.mu.Lock()
+	if s.srv.deadlines.scheduled(s) {
+		// Given a new deadline since this one expired.
+		s.mu.Unlock()
+		return
+	}
 	switch {
 	case s.state == stateClosing:
 		after := s.closeLocked(ReasonForcedClose, nil)
@@ -500,8 +578,7 @@ func (s *Session) onTimer() {
 		// Deadlines are absolute, so that a late timer does not give
 		// the client more time than the protocol says.
 		s.awaitingPong = true
-		s.due = s.due.Add(s.srv.cfg.pingTimeout)
-		s.timer.Reset(time.Until(s.due))
+		s.srv.deadlines.set(s, s.due+int64(s.srv.cfg.pingTimeout))
 		s.enqueueLocked(packet.Packet{Type: packet.Ping})
 		s.mu.Unlock()
 	}
@@ -511,8 +588,7 @@ func (s *Session) onPong() {
 	s.mu.Lock()
 	if s.state == stateOpen && s.awaitingPong {
 		s.awaitingPong = false
-		s.due = time.Now().Add(s.srv.cfg.pingInterval)
-		s.timer.Reset(s.srv.cfg.pingInterval)
+		s.srv.deadlines.set(s, s.srv.deadlines.now()+int64(s.srv.cfg.pingInterval))
 	}
 	s.mu.Unlock()
 }
