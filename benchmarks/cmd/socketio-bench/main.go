@@ -148,7 +148,7 @@ func main() {
 	)
 	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling; profile runs the pprof pass against the Go server instead)")
 	flag.StringVar(&impls, "impls", "go,node", "servers to compare")
-	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out scenario")
+	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out (first client count) and echo scenarios")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of every figure (the median is reported)")
 	flag.StringVar(&c.goServer, "go-server", "bin/benchserver", "our server binary (cmd/benchserver)")
 	flag.StringVar(&c.nodeBin, "node", "node", "node binary")
@@ -301,7 +301,11 @@ func main() {
 					}
 				}
 			case "echo":
-				for _, impl := range order {
+				o := order
+				if c.floor {
+					o = append(slices.Clone(order), "floor")
+				}
+				for _, impl := range o {
 					r, err := b.runEcho(impl, rep)
 					if err != nil {
 						r.Error = err.Error()
