@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,8 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade && cfg.cors.preflight(w, r) {
 		return
 	}
-	q := r.URL.Query()
-	transport := q.Get("transport")
+	q := r.URL.RawQuery
+	transport := queryValue(q, "transport")
 	if !cfg.allowsTransport(transport) {
 		s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownTransport, "transport "+strconv.Quote(transport)))
 		return
@@ -154,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, isUpgrade, newRequestError(CodeForbidden, "origin "+strconv.Quote(r.Header.Get("Origin"))+" not allowed"))
 		return
 	}
-	if sid := q.Get("sid"); sid != "" {
+	if sid := queryValue(q, "sid"); sid != "" {
 		sess := s.Session(sid)
 		if sess != nil && sess.expireIfLate() {
 			sess = nil
@@ -208,8 +210,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("EIO") != "4" {
-		s.refuse(w, r, isUpgrade, newRequestError(CodeUnsupportedVersion, "EIO "+strconv.Quote(q.Get("EIO"))))
+	if eio := queryValue(q, "EIO"); eio != "4" {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeUnsupportedVersion, "EIO "+strconv.Quote(eio)))
 		return
 	}
 	if isUpgrade {
@@ -217,6 +219,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.handshakePolling(w, r)
 	}
+}
+
+// queryValue returns the first value of key in the raw query, as
+// url.ParseQuery(raw).Get(key) would, without building the map: a pair
+// holding a semicolon or an invalid escape is skipped like ParseQuery
+// skips it. The common case (nothing escaped) does not allocate.
+func queryValue(raw, key string) string {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil {
+				continue
+			}
+		}
+		if k != key {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			var err error
+			if v, err = url.QueryUnescape(v); err != nil {
+				continue
+			}
+		}
+		return v
+	}
+	return ""
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, isUpgrade bool, e *RequestError) {

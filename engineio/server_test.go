@@ -133,7 +133,7 @@ type handshake struct {
 	MaxPayload   int      `json:"maxPayload"`
 }
 
-func parseOpen(t *testing.T, body string) handshake {
+func parseOpen(t testing.TB, body string) handshake {
 	t.Helper()
 	if !strings.HasPrefix(body, "0{") {
 		t.Fatalf("open packet: got %q", body)

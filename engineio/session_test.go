@@ -51,3 +51,21 @@ func TestHandshakeRequestRoundTrip(t *testing.T) {
 		t.Fatalf("empty request %+v", empty)
 	}
 }
+
+func FuzzQueryValue(f *testing.F) {
+	for _, q := range []string{
+		"EIO=4&transport=polling&sid=abc", "transport=websocket&EIO=4", "EIO=3&EIO=4",
+		"sid=a%2Bb&transport=polling", "sid=a+b", "s%69d=x", "sid=%zz&sid=ok", "sid=1;x&sid=2",
+		"=&&sid=&sid=y", "sid", "EIO=4&t=1&sid=%41%42", "%zz=1&sid=2", "",
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, _ := url.ParseQuery(raw)
+		for _, key := range []string{"EIO", "transport", "sid"} {
+			if got := queryValue(raw, key); got != want.Get(key) {
+				t.Fatalf("queryValue(%q, %q) = %q, url.ParseQuery says %q", raw, key, got, want.Get(key))
+			}
+		}
+	})
+}

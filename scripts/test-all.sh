@@ -95,6 +95,7 @@ if [ "$FUZZTIME" != "0" ]; then
   for t in FuzzDecodeText FuzzBinaryReassembly FuzzSplitArray FuzzDecodeValue FuzzAppendString; do
     run "fuzz parser $t" fuzz ./parser "$t"
   done
+  run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
   run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
   run "fuzz client FuzzClientInput" fuzz ./client FuzzClientInput
 fi
