@@ -368,6 +368,9 @@ func (s *Session) releaseFlushersLocked() {
 	}
 	clear(s.flushers[len(kept):])
 	s.flushers = kept
+	if len(kept) == 0 {
+		s.flushers = nil // most sessions flush once, at connect: keep nothing
+	}
 }
 
 // kickLocked starts the WebSocket writer or wakes the pending poll.
