@@ -282,23 +282,34 @@ func (c *Conn) Poll() bool {
 		return true
 	}
 	c.releaseReadBuf(true)
+	// Read into a pooled buffer, not the small one: a message that does
+	// not fit in the small buffer would take a second read system call.
+	bp := readPool.Get().(*[]byte)
 	var (
 		n    int
 		rerr error
 	)
 	if err := rc.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), c.rbuf[c.rend:])
+		n, rerr = syscall.Read(int(fd), *bp)
 		return true // never wait
 	}); err != nil {
+		readPool.Put(bp)
 		return true
 	}
-	if errors.Is(rerr, syscall.EAGAIN) {
-		return false
+	if rerr != nil || n <= 0 {
+		readPool.Put(bp)
+		// EAGAIN: idle. Anything else (an error, the end of the
+		// stream): ReadMessage reads again and reports it.
+		return !errors.Is(rerr, syscall.EAGAIN)
 	}
-	if rerr == nil && n > 0 {
-		c.rend += n
-		c.drained = n < len(c.rbuf)-(c.rend-n)
+	c.drained = n < len(*bp)
+	if n <= len(c.small) {
+		c.rend = copy(c.small[:], (*bp)[:n])
+		readPool.Put(bp)
+		return true
 	}
+	c.rbuf, c.rpool = *bp, bp
+	c.rpos, c.rend = 0, n
 	return true
 }
 
