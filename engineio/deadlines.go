@@ -111,10 +111,25 @@ func (d *deadlines) expire() {
 	d.tasks.Add()
 	d.mu.Unlock()
 	defer d.tasks.Done()
+	// A crowd of deadlines at once (the pings of a connect storm, or the
+	// timeouts of clients that all vanished) is shared out, so that the
+	// closes run in parallel where there are several cores.
+	for len(due) > expireBatch {
+		batch := due[:expireBatch:expireBatch]
+		due = due[expireBatch:]
+		d.tasks.Go(func() {
+			for _, s := range batch {
+				d.fire(s)
+			}
+		})
+	}
 	for _, s := range due {
 		d.fire(s)
 	}
 }
+
+// expireBatch is how many expired deadlines one goroutine runs.
+const expireBatch = 256
 
 // armLocked sets the timer for the earliest deadline.
 func (d *deadlines) armLocked() {

@@ -128,3 +128,39 @@ func TestDeadlinesClose(t *testing.T) {
 		t.Fatalf("%d expire counted after close", n)
 	}
 }
+
+func TestDeadlinesCrowd(t *testing.T) {
+	var g tasks.Group
+	const n = 3*expireBatch + 7
+	var mu sync.Mutex
+	seen := make(map[*Session]int)
+	all := make(chan struct{})
+	d := newDeadlines(&g, func(s *Session) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[s]++
+		if len(seen) == n {
+			close(all)
+		}
+	})
+	defer d.close()
+	due := d.now() + int64(5*time.Millisecond)
+	for range n {
+		d.set(&Session{slot: -1}, due) // all at the same instant
+	}
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("fired %d of %d", len(seen), n)
+	}
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range seen {
+		if c != 1 {
+			t.Fatalf("a deadline fired %d times", c)
+		}
+	}
+}
