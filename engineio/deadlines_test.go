@@ -93,14 +93,7 @@ func TestDeadlinesFireWhenDue(t *testing.T) {
 	d.cancel(sessions[0])
 	later := now + int64(80*time.Millisecond)
 	d.set(sessions[0], later)
-	select {
-	case <-all:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fired %d of %d", len(firedAt), n)
-	}
-	if err := g.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	awaitExpiries(t, &g, all)
 	mu.Lock()
 	defer mu.Unlock()
 	// Expiries of different firings may run concurrently, so the order of
@@ -156,19 +149,26 @@ func TestDeadlinesCrowd(t *testing.T) {
 	for range n {
 		d.set(&Session{slot: -1}, due) // all at the same instant
 	}
-	select {
-	case <-all:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fired %d of %d", len(seen), n)
-	}
-	if err := g.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	awaitExpiries(t, &g, all)
 	mu.Lock()
 	defer mu.Unlock()
 	for _, c := range seen {
 		if c != 1 {
 			t.Fatalf("a deadline fired %d times", c)
 		}
+	}
+}
+
+// awaitExpiries waits until all is closed (every deadline of the test
+// fired), then until the expiries' goroutines have returned.
+func awaitExpiries(t *testing.T, g *tasks.Group, all <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every deadline fired")
+	}
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
