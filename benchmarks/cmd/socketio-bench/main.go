@@ -272,6 +272,13 @@ func main() {
 			if rep%2 == 0 {
 				slices.Reverse(order)
 			}
+			// withFloor adds the raw floor (last) when the scenario runs it.
+			withFloor := func(yes bool) []string {
+				if yes && c.floor {
+					return append(slices.Clone(order), "floor")
+				}
+				return order
+			}
 			switch sc {
 			case "idle":
 				for _, impl := range order {
@@ -287,41 +294,12 @@ func main() {
 				}
 			case "fanout":
 				for _, n := range c.fanN {
-					o := order
-					if c.floor && n == c.fanN[0] {
-						o = append(slices.Clone(order), "floor")
-					}
-					for _, impl := range o {
-						r, err := b.runFanout(impl, n, rep)
-						if err != nil {
-							r.Error = err.Error()
-						}
-						b.check(err)
-						b.res.Runs = append(b.res.Runs, r)
-					}
+					b.record(withFloor(n == c.fanN[0]), func(impl string) (StepRun, error) { return b.runFanout(impl, n, rep) })
 				}
 			case "echo":
-				o := order
-				if c.floor {
-					o = append(slices.Clone(order), "floor")
-				}
-				for _, impl := range o {
-					r, err := b.runEcho(impl, rep)
-					if err != nil {
-						r.Error = err.Error()
-					}
-					b.check(err)
-					b.res.Runs = append(b.res.Runs, r)
-				}
+				b.record(withFloor(true), func(impl string) (StepRun, error) { return b.runEcho(impl, rep) })
 			case "polling":
-				for _, impl := range order {
-					r, err := b.runPolling(impl, rep)
-					if err != nil {
-						r.Error = err.Error()
-					}
-					b.check(err)
-					b.res.Runs = append(b.res.Runs, r)
-				}
+				b.record(order, func(impl string) (StepRun, error) { return b.runPolling(impl, rep) })
 			default:
 				log.Fatalf("unknown scenario %q", sc)
 			}
@@ -387,4 +365,17 @@ func raiseNOFILE() uint64 {
 	rl.Cur = rl.Max
 	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	return rl.Cur
+}
+
+// record runs a scenario on each server of impls, in order, and keeps the
+// runs (a failed one with its error).
+func (b *bench) record(impls []string, run func(impl string) (StepRun, error)) {
+	for _, impl := range impls {
+		r, err := run(impl)
+		if err != nil {
+			r.Error = err.Error()
+		}
+		b.check(err)
+		b.res.Runs = append(b.res.Runs, r)
+	}
 }
