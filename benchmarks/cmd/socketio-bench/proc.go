@@ -198,33 +198,33 @@ func procCPUSplit(pid int) (user, sys time.Duration) {
 
 // rss returns the resident set size in bytes (VmRSS).
 func (s *server) rss() int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/status")
-	if err != nil {
+	f := strings.Fields(s.status("VmRSS"))
+	if len(f) == 0 {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			kb, _ := strconv.ParseInt(f[0], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	kb, _ := strconv.ParseInt(f[0], 10, 64)
+	return kb << 10
 }
 
 // threads returns the number of threads of the server.
 func (s *server) threads() int {
+	n, _ := strconv.Atoi(s.status("Threads"))
+	return n
+}
+
+// status returns the value of a field of /proc/<pid>/status, trimmed, or
+// "" when it cannot be read.
+func (s *server) status(field string) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/status")
 	if err != nil {
-		return 0
+		return ""
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
 		}
 	}
-	return 0
+	return ""
 }
 
 // coreTicks returns the idle (idle+iowait) and softirq jiffies of the CPUs
