@@ -50,6 +50,19 @@ const (
 	ReasonParseError CloseReason = "parse error"
 )
 
+// closeReasons lists the reasons by the small code a session keeps.
+var closeReasons = [...]CloseReason{"", ReasonTransportError, ReasonTransportClose, ReasonForcedClose, ReasonPingTimeout, ReasonParseError}
+
+// closeCode returns the code of r in closeReasons.
+func closeCode(r CloseReason) uint8 {
+	for i, c := range closeReasons {
+		if c == r {
+			return uint8(i)
+		}
+	}
+	return uint8(1) // every reason is in the table: the sessions set only those
+}
+
 // Error codes of the official server, sent in the JSON body of an HTTP 400
 // (or 403) answer to a bad request.
 const (

@@ -78,6 +78,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			s.written += uint64(len(s.queue))
 			clear(s.queue)
 			s.queue = s.queue[:0]
+			s.backlog = 0
 			s.releaseFlushersLocked()
 			break
 		}

@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/socketio-go/socketio/engineio/packet"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
 
@@ -700,6 +702,50 @@ func TestSlowConsumerClosesSession(t *testing.T) {
 	}
 	if err := sess.Send([]byte("x"), false, false); !errors.Is(err, ErrSessionClosed) {
 		t.Fatalf("send after close: %v", err)
+	}
+}
+
+// TestSendBacklog checks that a backlog goes beyond the write queue limit,
+// that the limit then applies to what is queued after it, and that it comes
+// back once the transport took the queue.
+func TestSendBacklog(t *testing.T) {
+	ts := newTestServer(t, &Options{WriteQueueSize: 4})
+	sid := ts.openPolling()
+	sess := ts.srv.Session(sid)
+	backlog := make([]packet.Packet, 10)
+	for i := range backlog {
+		backlog[i] = packet.Packet{Type: packet.Message, Data: []byte(strconv.Itoa(i))}
+	}
+	if err := sess.SendBacklog(backlog); err != nil {
+		t.Fatalf("SendBacklog: %v", err)
+	}
+	for i := range 4 {
+		if err := sess.Send([]byte("live"), false, false); err != nil {
+			t.Fatalf("send %d after the backlog: %v", i, err)
+		}
+	}
+	q := "EIO=4&transport=polling&sid=" + sid
+	if code, body := ts.get(q); code != 200 || strings.Count(body, "\x1e") != 13 || !strings.HasPrefix(body, "40\x1e41") {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	for i := range 4 {
+		if err := sess.Send([]byte("x"), false, false); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	if err := sess.Send([]byte("x"), false, false); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("send over the limit once the backlog went out: %v", err)
+	}
+	if err := sess.SendBacklog(backlog); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("SendBacklog after close: %v", err)
+	}
+}
+
+func TestCloseCodes(t *testing.T) {
+	for i, r := range closeReasons {
+		if got := closeCode(r); int(got) != i {
+			t.Errorf("closeCode(%q) = %d, want %d", r, got, i)
+		}
 	}
 }
 

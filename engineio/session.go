@@ -57,6 +57,10 @@ type Session struct {
 	due  int64 // on the deadlines' clock; see deadlines for its locking
 	slot int32 // index in the deadlines' heap, -1 when not scheduled; guarded by the deadlines' mutex
 
+	// backlog is how many packets queued by SendBacklog the write queue
+	// may hold beyond its limit, until the transport takes the queue.
+	backlog int32
+
 	// The flags, together so that they pack into a few words (an idle
 	// connection costs what its structs do).
 	state        sessionState
@@ -70,6 +74,7 @@ type Session struct {
 	upgraded     bool
 	started      bool // start ran: the session has a deadline
 	awaitingPong bool
+	closeCode    uint8 // why the session closed, in closeReasons
 
 	// flush barriers (WebSocket): packets queued and written so far, and
 	// the channels waiting for a count to be written.
@@ -77,8 +82,7 @@ type Session struct {
 	written  uint64
 	flushers []flusher
 
-	closeReason CloseReason
-	closeCause  error
+	closeCause error
 	done        chan struct{} // made by the first call of Done
 }
 
@@ -229,7 +233,7 @@ func (s *Session) Done() <-chan struct{} {
 func (s *Session) CloseReason() (CloseReason, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closeReason, s.closeCause
+	return closeReasons[s.closeCode], s.closeCause
 }
 
 func (s *Session) openPayload() []byte {
@@ -260,7 +264,7 @@ func (s *Session) start(h SessionHandler, ws *websocket.Conn) {
 	s.handler = h
 	if s.state == stateClosed {
 		// The server shut down meanwhile.
-		reason, cause := s.closeReason, s.closeCause
+		reason, cause := closeReasons[s.closeCode], s.closeCause
 		s.mu.Unlock()
 		if ws != nil {
 			_ = ws.Close(websocket.StatusNoStatus, "")
@@ -302,7 +306,7 @@ func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
 		s.mu.Unlock()
 		return nil
 	}
-	if len(s.queue)+len(pkts) > s.srv.cfg.writeQueueSize {
+	if len(s.queue)+len(pkts) > s.srv.cfg.writeQueueSize+int(s.backlog) {
 		queued := len(s.queue)
 		after := s.closeLocked(ReasonTransportError, ErrSlowConsumer)
 		s.mu.Unlock()
@@ -316,6 +320,24 @@ func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
 		s.enqueueLocked(p)
 	}
 	s.mu.Unlock()
+	return nil
+}
+
+// SendBacklog queues packets like SendPackets, but beyond the limit of the
+// write queue: until the transport takes the queue, the limit applies to
+// what is queued after them. It is for a burst the session must take whole,
+// such as the packets a recovered client missed; volatile packets sent
+// meanwhile are dropped as when the transport is busy.
+func (s *Session) SendBacklog(pkts []packet.Packet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return ErrSessionClosed
+	}
+	s.backlog += int32(min(len(pkts), 1<<30))
+	for _, p := range pkts {
+		s.enqueueLocked(p)
+	}
 	return nil
 }
 
@@ -498,7 +520,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	}
 	graceful := s.state == stateClosing && reason == ReasonForcedClose
 	s.state = stateClosed
-	s.closeReason, s.closeCause = reason, cause
+	s.closeCode, s.closeCause = closeCode(reason), cause
 	s.releaseFlushersLocked()
 	s.srv.deadlines.cancel(s)
 	if s.done != nil {

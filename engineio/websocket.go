@@ -213,6 +213,7 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 		}
 		batch := s.queue
 		s.queue, s.spare = s.spare[:0], nil
+		s.backlog = 0
 		s.mu.Unlock()
 
 		err := writePackets(ws, batch)
