@@ -83,7 +83,7 @@ type Session struct {
 	flushers []flusher
 
 	closeCause error
-	done        chan struct{} // made by the first call of Done
+	done       chan struct{} // made by the first call of Done
 }
 
 type flusher struct {
