@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
 	"github.com/socketio-go/socketio/engineio/packet"
 	"github.com/socketio-go/socketio/parser"
@@ -162,14 +163,20 @@ func (c *conn) connect(p *parser.Packet) {
 		}, false)
 		return
 	}
-	s := newSocket(nsp, c, bytes.Clone(auth))
+	var sess *adapter.Session
+	if nsp.store != nil {
+		sess = nsp.restore(c, auth)
+	}
+	s := newSocket(nsp, c, bytes.Clone(auth), sess)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		s.unrestore()
 		return
 	}
 	if len(c.sockets) >= c.srv.maxNamespaces {
 		c.mu.Unlock()
+		s.unrestore()
 		_ = c.writePacket(&parser.Packet{
 			Type:      parser.ConnectError,
 			Namespace: p.Namespace,
@@ -247,6 +254,15 @@ func (c *conn) close() {
 		reason = ReasonForcedClose
 	}
 	c.onClose(reason, nil)
+}
+
+// replace closes the connection of a client that recovered a session of
+// it on a new connection: its sockets are disconnected with
+// ReasonTransportReplaced, which keeps their sessions, before the transport
+// is closed without a goodbye (the client is gone).
+func (c *conn) replace() {
+	c.onClose(ReasonTransportReplaced, errReplaced)
+	c.sess.Abort(errReplaced)
 }
 
 // disconnectAll disconnects every socket ("server namespace disconnect",

@@ -3,6 +3,7 @@ package socketio
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/parser"
@@ -35,6 +36,10 @@ type dedup struct {
 	window time.Duration
 	max    int
 	seed   maphash.Seed
+	// owner is the socket retries arrive on: with connection state
+	// recovery, the state moves to the recovered socket, and a first try
+	// still handled on the old one answers the retries on the new one.
+	owner atomic.Pointer[Socket]
 
 	mu      sync.Mutex
 	entries []*dedupEntry // oldest first

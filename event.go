@@ -104,7 +104,7 @@ func (e *Event) Ack(args ...any) error {
 		return ErrAlreadyAcked
 	}
 	s := e.socket
-	if !s.Connected() {
+	if !s.Connected() && e.dedup == nil {
 		return ErrDisconnected
 	}
 	p, err := s.nsp.newPacket(parser.Ack, "", args)
@@ -112,12 +112,24 @@ func (e *Event) Ack(args ...any) error {
 		return err
 	}
 	p.ID = e.ackID
-	err = s.conn.writePacket(p, false)
+	var (
+		reply   parser.Packet
+		waiters []int64
+	)
 	if e.dedup != nil {
-		// Retries of this event get the same answer.
-		reply := *p
-		for _, id := range s.dedup.sent(e.dedup, &reply) {
-			s.replyTo(&reply, id)
+		// Retries of this event get the same answer, even when they
+		// arrive on the socket that recovered this one's session.
+		reply = *p
+		waiters = s.dedup.sent(e.dedup, &reply)
+	}
+	err = ErrDisconnected
+	if s.Connected() {
+		err = s.conn.writePacket(p, false)
+	}
+	if len(waiters) > 0 {
+		to := s.dedup.owner.Load()
+		for _, id := range waiters {
+			to.replyTo(&reply, id)
 		}
 	}
 	return err

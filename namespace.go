@@ -34,11 +34,13 @@ type Namespace struct {
 	srv     *Server
 	name    string
 	adapter adapter.Adapter
+	store   adapter.SessionStore // the adapter, when recovery is on and it supports it
 	parent  *ParentNamespace
 	ackIDs  atomic.Int64
 
 	mu           sync.RWMutex
 	sockets      map[string]*Socket // connected sockets by id
+	pids         map[string]*Socket // connected sockets by pid, when recovery is on
 	middlewares  []Middleware
 	onConnection []func(*Socket)
 }
@@ -50,6 +52,14 @@ func newNamespace(srv *Server, name string) *Namespace {
 	defer cancel()
 	if err := n.adapter.Init(ctx); err != nil {
 		srv.logger.Error("socketio: adapter init failed", "nsp", name, "err", err)
+	}
+	if srv.recovery != nil {
+		if st, ok := n.adapter.(adapter.SessionStore); ok {
+			n.store = st
+			n.pids = make(map[string]*Socket)
+		} else {
+			srv.logger.Warn("socketio: the adapter does not implement adapter.SessionStore: no connection state recovery", "nsp", name)
+		}
 	}
 	return n
 }
@@ -124,8 +134,12 @@ func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
 func (n *Namespace) connect(s *Socket) {
 	s.dispatcher.pushForce(func() {
 		mws, onConn := n.handlers()
+		if s.Recovered() && !n.srv.recovery.RunMiddlewares {
+			mws = nil // skipMiddlewares, as in the official server
+		}
 		for _, mw := range mws {
 			if err := mw(s.Context(), s); err != nil {
+				s.unrestore()
 				if s.closed() {
 					return
 				}
@@ -142,23 +156,41 @@ func (n *Namespace) connect(s *Socket) {
 			}
 		}
 		if !s.markConnected() {
+			s.unrestore()
 			return
 		}
-		// Registering the socket and queueing its CONNECT packet under the
-		// namespace lock orders them with broadcasts (which hold the read
-		// lock while delivering): a broadcast that reaches the socket is
-		// queued after its CONNECT.
-		body := appendConnectPayload(make([]byte, 0, 32), s.id)
-		n.mu.Lock()
-		n.sockets[s.id] = s
-		err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
-		n.mu.Unlock()
-		if err != nil {
-			n.remove(s, nil)
-			s.onClose(ReasonTransportClose, err)
-			return
+		if s.rec != nil {
+			if err := n.attach(s); err != nil {
+				n.remove(s, nil)
+				if errors.Is(err, adapter.ErrSessionGone) {
+					// The events it missed were dropped after the
+					// session was restored: close, so that the client
+					// comes back for a new session.
+					n.srv.logger.Warn("socketio: recovered session lost its missed events, closing", "sid", s.id, "nsp", n.name)
+					s.conn.close()
+				} else {
+					s.unrestore()
+					s.onClose(ReasonTransportClose, err)
+				}
+				return
+			}
+		} else {
+			// Registering the socket and queueing its CONNECT packet under
+			// the namespace lock orders them with broadcasts (which hold
+			// the read lock while delivering): a broadcast that reaches the
+			// socket is queued after its CONNECT.
+			body := appendConnectPayload(make([]byte, 0, 32), s.id, "")
+			n.mu.Lock()
+			n.sockets[s.id] = s
+			err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
+			n.mu.Unlock()
+			if err != nil {
+				n.remove(s, nil)
+				s.onClose(ReasonTransportClose, err)
+				return
+			}
+			n.adapter.AddAll(s.id, []string{s.id})
 		}
-		n.adapter.AddAll(s.id, []string{s.id})
 		if !s.Connected() {
 			// Disconnected meanwhile: onClose may have run before the
 			// socket was in its room.
@@ -176,6 +208,17 @@ func (n *Namespace) connect(s *Socket) {
 		if reason, _ := s.conn.sess.CloseReason(); reason == "" {
 			time.Sleep(connectPacing)
 		}
+		if rec := s.rec; rec != nil && rec.prevDone != nil {
+			// A recovered socket: the disconnect handlers of its previous
+			// connection (queued behind the handlers it was running) run
+			// before its connection handlers. The client already has its
+			// CONNECT and what it missed.
+			select {
+			case <-rec.prevDone:
+			case <-s.Context().Done():
+			}
+			rec.prevDone = nil
+		}
 		// The handlers run even if the socket disconnected meanwhile: the
 		// client was told it is connected, so every OnConnection is
 		// followed by the OnDisconnect handlers it registered.
@@ -185,10 +228,16 @@ func (n *Namespace) connect(s *Socket) {
 	})
 }
 
-func appendConnectPayload(b []byte, sid string) []byte {
-	b = append(b, `{"sid":"`...)
-	b = append(b, sid...) // ids are URL-safe base64: nothing to escape
-	return append(b, `"}`...)
+// appendConnectPayload appends the payload of a CONNECT reply: the socket
+// id, and the private session id when recovery is on.
+func appendConnectPayload(b []byte, sid, pid string) []byte {
+	b = append(b, `{"sid":`...)
+	b, _ = parser.AppendValue(b, sid, nil)
+	if pid != "" {
+		b = append(b, `,"pid":`...)
+		b, _ = parser.AppendValue(b, pid, nil)
+	}
+	return append(b, '}')
 }
 
 // remove forgets a disconnected socket. A non-nil bye packet is queued for
@@ -197,6 +246,9 @@ func (n *Namespace) remove(s *Socket, bye *parser.Packet) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
+	}
+	if s.rec != nil && n.pids[s.rec.pid] == s {
+		delete(n.pids, s.rec.pid)
 	}
 	if bye != nil {
 		_ = s.conn.writePacket(bye, false)

@@ -106,8 +106,14 @@ type Options struct {
 	// send again, so that a handler runs once per event. Nil means off.
 	// See RetryDedupOptions.
 	RetryDedup *RetryDedupOptions
+	// ConnectionStateRecovery, if set, turns on connection state
+	// recovery: a client that lost its connection gets its socket back,
+	// with every event it missed. Nil means off, as in the official
+	// server. See ConnectionStateRecovery.
+	ConnectionStateRecovery *ConnectionStateRecovery
 	// Adapter creates the adapter of each namespace. Nil means the
-	// in-memory, single-server adapter.
+	// in-memory, single-server adapter (adapter.SessionAware when
+	// ConnectionStateRecovery is set).
 	Adapter adapter.Factory
 	// Logger receives diagnostics. Nil means no logging.
 	Logger *slog.Logger

@@ -35,6 +35,7 @@ type Server struct {
 	attTimeout     time.Duration
 	maxNamespaces  int
 	maxPendingAcks int
+	recovery       *ConnectionStateRecovery // nil: off
 
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace
@@ -74,6 +75,26 @@ func NewServer(opts *Options) *Server {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.adapterFactory = opts.Adapter
+	if r := opts.ConnectionStateRecovery; r != nil {
+		rc := *r
+		if rc.MaxDisconnectionDuration < 0 || rc.MaxBufferedBytes < 0 || rc.MaxSessions < 0 {
+			panic("socketio: negative value in ConnectionStateRecovery")
+		}
+		rc.MaxDisconnectionDuration = orDefault(rc.MaxDisconnectionDuration, adapter.DefaultMaxDisconnectionDuration)
+		rc.MaxBufferedBytes = orDefault(rc.MaxBufferedBytes, adapter.DefaultMaxStoredBytes)
+		rc.MaxSessions = orDefault(rc.MaxSessions, adapter.DefaultMaxSessions)
+		s.recovery = &rc
+		s.opts.ConnectionStateRecovery = &rc
+		if s.adapterFactory == nil {
+			heartbeat := orDefault(opts.PingInterval, engineio.DefaultPingInterval) + orDefault(opts.PingTimeout, engineio.DefaultPingTimeout)
+			s.adapterFactory = adapter.NewSessionAware(adapter.SessionOptions{
+				MaxDisconnectionDuration: rc.MaxDisconnectionDuration,
+				Retention:                rc.MaxDisconnectionDuration + heartbeat,
+				MaxBytes:                 rc.MaxBufferedBytes,
+				MaxSessions:              rc.MaxSessions,
+			})
+		}
+	}
 	if s.adapterFactory == nil {
 		s.adapterFactory = adapter.NewInMemory
 	}

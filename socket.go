@@ -63,7 +63,8 @@ type Socket struct {
 	cancel    context.CancelFunc
 
 	dispatcher dispatcher
-	dedup      *dedup // nil unless Options.RetryDedup is set
+	dedup      *dedup          // nil unless Options.RetryDedup is set
+	rec        *socketRecovery // nil unless connection state recovery is on
 
 	mu           sync.Mutex
 	state        socketState
@@ -95,16 +96,33 @@ func (s *Socket) extraLocked() *socketExtra {
 	return s.extra
 }
 
-func newSocket(nsp *Namespace, c *conn, auth []byte) *Socket {
+// newSocket returns a socket of nsp on c. With a restored session, it is
+// that session's socket: same id, data and deduplication state.
+func newSocket(nsp *Namespace, c *conn, auth []byte, sess *adapter.Session) *Socket {
 	s := &Socket{
-		id:   engineio.NewID(),
 		nsp:  nsp,
 		conn: c,
 	}
 	s.connected, s.auth = time.Now(), auth
 	s.dispatcher = dispatcher{limit: nsp.srv.eventQueueSize, srv: nsp.srv, onPanic: s.onPanic}
-	if o := nsp.srv.opts.RetryDedup; o != nil {
+	if sess != nil {
+		s.id, s.data = sess.SID, sess.Data
+		s.rec = &socketRecovery{pid: sess.PID, recovered: true, session: sess}
+		if local, ok := sess.Local.(*recoveryLocal); ok {
+			s.dedup = local.dedup
+			s.rec.prevDone = local.done
+		}
+	} else {
+		s.id = engineio.NewID()
+		if nsp.store != nil {
+			s.rec = &socketRecovery{pid: newPID()}
+		}
+	}
+	if o := nsp.srv.opts.RetryDedup; o != nil && s.dedup == nil {
 		s.dedup = newDedup(o)
+	}
+	if s.dedup != nil {
+		s.dedup.owner.Store(s)
 	}
 	return s
 }
@@ -179,6 +197,12 @@ func (s *Socket) cancelContext() {
 		cancel()
 	}
 }
+
+// Recovered reports whether the socket is a disconnected socket given back
+// to its client by connection state recovery: it has the same id, rooms and
+// data as before, and the client received the events it missed. See
+// ConnectionStateRecovery.
+func (s *Socket) Recovered() bool { return s.rec != nil && s.rec.recovered }
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool {
@@ -447,7 +471,8 @@ func (s *Socket) unregisterAck(id int64) bool {
 func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
 
 func (s *Socket) emit(event string, args []any, volatile bool) error {
-	if !s.Connected() {
+	stored := s.rec != nil && !volatile
+	if !s.Connected() && !(stored && s.sessionKept()) {
 		return ErrDisconnected
 	}
 	p, err := s.nsp.newEventPacket(event, args)
@@ -455,7 +480,21 @@ func (s *Socket) emit(event string, args []any, volatile bool) error {
 		return err
 	}
 	s.notifyOutgoing(event, args)
+	if stored {
+		// Stored like a broadcast to the socket's own room, as the
+		// official server does, so that a recovered client gets it; this
+		// also holds while the socket is away with its session kept.
+		return s.nsp.adapter.Broadcast(p, adapter.BroadcastOptions{Rooms: []string{s.id}})
+	}
 	return s.conn.writePacket(p, volatile)
+}
+
+// sessionKept reports whether the socket disconnected and its session was
+// kept for recovery.
+func (s *Socket) sessionKept() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketClosed && s.rec.persisted
 }
 
 func (s *Socket) notifyOutgoing(event string, args []any) {
@@ -638,11 +677,13 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	s.acks = nil
 	s.mu.Unlock()
 	s.conn.remove(s)
+	var persisted chan struct{}
 	if wasConnected {
 		rooms := s.nsp.adapter.SocketRooms(s.id)
 		s.mu.Lock()
 		s.extraLocked().closedRooms = rooms
 		s.mu.Unlock()
+		persisted = s.persist(reason, rooms)
 	}
 	var bye *parser.Packet
 	if sendDisconnect {
@@ -669,6 +710,10 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 		}
 		after := fns(s.onDisconnect)
 		s.mu.Unlock()
+		if persisted != nil {
+			// Even if a handler panics: the recovered socket waits for it.
+			defer close(persisted)
+		}
 		for _, h := range before {
 			h(reason)
 		}
