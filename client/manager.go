@@ -389,6 +389,7 @@ func (m *Manager) dial() (*mconn, error) {
 		Dialer:          m.opts.Dialer,
 		MaxMessageSize:  m.opts.MaxMessageSize,
 		Logger:          m.opts.Logger,
+		RetryGet:        m.noRecovery,
 	}, eioclient.Handler{
 		OnMessage: mc.onMessage,
 		OnPing:    mc.onPing,
@@ -622,4 +623,25 @@ func (mc *mconn) writable() bool {
 	e := mc.eio
 	mc.mu.Unlock()
 	return e != nil && e.Writable()
+}
+
+// noRecovery reports whether none of the Manager's sockets can recover its
+// session (connection state recovery): a lost long-polling answer is then
+// better asked again than made into a reconnection, which would lose more.
+func (m *Manager) noRecovery() bool {
+	m.mu.Lock()
+	socks := make([]*Socket, 0, len(m.nsps))
+	for _, s := range m.nsps {
+		socks = append(socks, s)
+	}
+	m.mu.Unlock()
+	for _, s := range socks {
+		s.mu.Lock()
+		pid := s.pid
+		s.mu.Unlock()
+		if pid != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -32,7 +32,6 @@ type Socket struct {
 	nextID     int64
 	acks       map[int64]*pendingAck
 	sendBuf    []*outPacket // emitted while disconnected
-	recvBuf    []*Event     // received while not connected
 	queue      []*queued    // the retry queue (SocketOptions.Retries)
 	waiters    []chan error // Connect calls in progress
 	lastErr    error
@@ -427,8 +426,6 @@ func (s *Socket) onConnectPacket(mc *mconn, p *parser.Packet) {
 	s.id = d.SID
 	s.recovered = d.PID != "" && d.PID == s.pid
 	s.pid = d.PID
-	recv := s.recvBuf
-	s.recvBuf = nil
 	var sent []*outPacket
 	for _, o := range s.sendBuf {
 		if mc.write(o.pkt) != nil {
@@ -449,9 +446,6 @@ func (s *Socket) onConnectPacket(mc *mconn, p *parser.Packet) {
 	// Queued before Connect returns, so that the handlers of what the
 	// caller does next come after these.
 	s.m.disp.do(func() {
-		for _, e := range recv {
-			s.emitEvent(e)
-		}
 		for _, o := range sent {
 			s.notifyOut(o)
 		}
@@ -470,23 +464,30 @@ func (s *Socket) onEvent(mc *mconn, p *parser.Packet) {
 	}
 	e := &Event{socket: s, conn: mc, name: name, args: Args{args}, ackID: p.ID}
 	s.mu.Lock()
+	if mc != s.conn && mc != s.connecting {
+		// The rest of a connection that is over: a recovery will bring
+		// what it missed again, from the offset of the last event handed
+		// to the dispatcher.
+		s.mu.Unlock()
+		return
+	}
+	// Events may precede the CONNECT reply (those a recovered session
+	// missed): they are handled before the connection handlers, as the
+	// official client does.
+	if !s.m.disp.push(func() { s.emitEvent(e) }, true) {
+		s.mu.Unlock()
+		mc.fail(ReasonTransportError, ErrEventQueueFull)
+		return
+	}
+	// The offset moves only with an event that will be handled, so that a
+	// recovery resumes right after it: nothing is lost, nothing repeated.
 	if s.pid != "" && p.ID == parser.NoID && len(args.Elems) > 0 {
 		var off string
 		if last := args.Elems[len(args.Elems)-1]; len(last) > 0 && last[0] == '"' && json.Unmarshal(last, &off) == nil {
 			s.offset = off
 		}
 	}
-	if s.conn != mc {
-		if len(s.recvBuf) < s.m.opts.EventQueueSize {
-			s.recvBuf = append(s.recvBuf, e)
-		}
-		s.mu.Unlock()
-		return
-	}
 	s.mu.Unlock()
-	if !s.m.disp.push(func() { s.emitEvent(e) }, true) {
-		mc.fail(ReasonTransportError, ErrEventQueueFull)
-	}
 }
 
 // emitEvent runs the handlers of e, on the dispatcher.

@@ -91,6 +91,13 @@ type Config struct {
 	// TLSConfig is used for https and wss URLs (for long-polling only
 	// when HTTPClient is nil).
 	TLSConfig *tls.Config
+	// RetryGet, if set, is asked before a long-polling GET whose
+	// connection closed without an answer is sent again; false fails the
+	// connection instead. Such a GET may have been answered by the server
+	// and the answer lost (a connection cut in flight): resending it would
+	// skip what that answer carried, while a new connection lets
+	// connection state recovery bring it back. Nil means always resend.
+	RetryGet func() bool
 	// Dialer opens network connections (for long-polling only when
 	// HTTPClient is nil). Nil means a net.Dialer.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)

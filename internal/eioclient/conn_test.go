@@ -545,3 +545,44 @@ func TestPollingRetriesClosedConnection(t *testing.T) {
 	default:
 	}
 }
+
+// TestPollingGetNotRepeated: with RetryGet false, a GET whose connection
+// breaks after the server read it is sent neither by the Conn nor by
+// net/http again (its answer may have been lost with the connection): the
+// connection fails instead.
+func TestPollingGetNotRepeated(t *testing.T) {
+	srv := engineio.NewServer(nil, echoHandler{})
+	var gets, dropAt atomic.Int32
+	dropAt.Store(-1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Get("sid") != "" {
+			if n := gets.Add(1); n == dropAt.Load() {
+				nc, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = nc.(*net.TCPConn).SetLinger(0)
+					_ = nc.Close()
+				}
+				return
+			}
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		_ = srv.Close()
+		hs.Close()
+	})
+	r := newRecorder()
+	c := dial(t, hs.URL+"/engine.io/", Config{Transports: []string{Polling}, RetryGet: func() bool { return false }}, r.handler())
+	if err := c.Send(packet.Packet{Type: packet.Message, Data: []byte("m")}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, r.msgs, "echo")
+	dropAt.Store(gets.Load() + 1) // the GET pending now, or the next one
+	if err := c.Send(packet.Packet{Type: packet.Message, Data: []byte("m")}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, r.closed, "close")
+	if n, at := gets.Load(), dropAt.Load(); n != at {
+		t.Fatalf("%d GETs, the connection broke at GET %d: it was sent again", n, at)
+	}
+}

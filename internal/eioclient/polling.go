@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -82,12 +83,14 @@ func (e *statusError) Error() string {
 
 func (p *polling) do(ctx context.Context, method string, body []byte) ([]byte, error) {
 	resp, err := p.request(ctx, method, body)
-	if err != nil && ctx.Err() == nil && closedBeforeAnswer(err) {
-		// The server closed a kept-alive connection as the request went
-		// out on it: net/http does not retry that on a connection that
-		// was dialed but never used (a server with ReadHeaderTimeout
-		// closes those), nor any POST. The server answers every request
-		// it reads, so it did not read this one: send it once more.
+	if err != nil && ctx.Err() == nil && closedBeforeAnswer(err) &&
+		(method != http.MethodGet || p.c.cfg.RetryGet == nil || p.c.cfg.RetryGet()) {
+		// Most often the server closed a kept-alive connection as the
+		// request went out on it: net/http does not retry that on a
+		// connection that was dialed but never used (a server with
+		// ReadHeaderTimeout closes those), nor any POST. Send it once
+		// more. (The connection may also have been cut after the server
+		// answered: see Config.RetryGet.)
 		resp, err = p.request(ctx, method, body)
 	}
 	if err != nil {
@@ -118,6 +121,13 @@ func (p *polling) request(ctx context.Context, method string, body []byte) (*htt
 	req, err := http.NewRequestWithContext(ctx, method, p.requestURL(), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body == nil && p.c.cfg.RetryGet != nil && !p.c.cfg.RetryGet() {
+		// net/http sends a GET again by itself when a kept-alive
+		// connection breaks before the answer (see Config.RetryGet): an
+		// empty body that is not http.NoBody makes the request not
+		// replayable to it. It sends no body: it finds this one empty.
+		req.Body = io.NopCloser(strings.NewReader(""))
 	}
 	for k, v := range p.c.cfg.Header {
 		req.Header[k] = v

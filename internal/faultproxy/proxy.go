@@ -23,6 +23,8 @@ type Proxy struct {
 	stalled bool
 	resume  chan struct{} // closed when a stall ends
 	conns   map[net.Conn]struct{}
+	peers   map[net.Conn]net.Conn // client side -> server side
+	held    map[net.Conn]struct{} // server sides left open by HalfOpen
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -33,7 +35,10 @@ func New(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{}), resume: make(chan struct{})}
+	p := &Proxy{
+		ln: ln, target: target, resume: make(chan struct{}),
+		conns: make(map[net.Conn]struct{}), peers: make(map[net.Conn]net.Conn), held: make(map[net.Conn]struct{}),
+	}
 	close(p.resume)
 	p.wg.Add(1)
 	go p.accept()
@@ -82,6 +87,33 @@ func (p *Proxy) Reset() {
 	}
 }
 
+// Drop closes every proxied connection cleanly (FIN on both sides).
+func (p *Proxy) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		if _, held := p.held[c]; !held {
+			_ = c.Close()
+		}
+	}
+}
+
+// HalfOpen makes every proxied connection half-open, as when a client's
+// network goes away without a word: the client side is reset, while the
+// server side stays open and silent (nothing is forwarded, nothing closes)
+// until Close. The server sees nothing happen.
+func (p *Proxy) HalfOpen() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c, srv := range p.peers {
+		p.held[srv] = struct{}{}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
+	}
+}
+
 // Close stops the proxy, closes its connections and waits for its
 // goroutines.
 func (p *Proxy) Close() error {
@@ -92,6 +124,9 @@ func (p *Proxy) Close() error {
 		close(p.resume)
 	}
 	for c := range p.conns {
+		_ = c.Close()
+	}
+	for c := range p.held {
 		_ = c.Close()
 	}
 	p.mu.Unlock()
@@ -113,8 +148,12 @@ func (p *Proxy) track(c net.Conn) bool {
 func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	delete(p.conns, c)
+	delete(p.peers, c)
+	_, held := p.held[c]
 	p.mu.Unlock()
-	_ = c.Close()
+	if !held {
+		_ = c.Close()
+	}
 }
 
 func (p *Proxy) accept() {
@@ -134,6 +173,9 @@ func (p *Proxy) accept() {
 			_ = s.Close()
 			return
 		}
+		p.mu.Lock()
+		p.peers[c] = s
+		p.mu.Unlock()
 		p.wg.Add(2)
 		go p.pipe(c, s)
 		go p.pipe(s, c)
