@@ -65,4 +65,7 @@
 //   - Long-polling responses are not compressed.
 //   - Engine.IO protocol v3 (socket.io 2.x clients) and JSONP are not
 //     supported.
+//   - Connection state recovery (Options.ConnectionStateRecovery) takes over
+//     a half-open connection, recovers a client that sends no offset, and
+//     bounds its memory; see docs/recovery.md.
 package socketio

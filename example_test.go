@@ -3,14 +3,19 @@ package socketio_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/client"
 )
 
 // A chat server in a few lines: every message is relayed to the other
@@ -133,4 +138,83 @@ func ExampleServer_OfRegexp() {
 	workspaces.OnConnection(func(s *socketio.Socket) {
 		log.Println("joined", s.Namespace().Name())
 	})
+}
+
+// Connection state recovery: a client that lost its connection gets its
+// socket back — same id, rooms and data — with the events sent while it was
+// away. The official clients and this module's client do it by themselves.
+func ExampleConnectionStateRecovery() {
+	srv := socketio.NewServer(&socketio.Options{
+		ConnectionStateRecovery: &socketio.ConnectionStateRecovery{}, // sessions kept 2 minutes
+	})
+	connections := make(chan string, 2)
+	left := make(chan socketio.DisconnectReason, 1)
+	srv.OnConnection(func(s *socketio.Socket) {
+		connections <- fmt.Sprintf("server: %s recovered=%v", s.ID(), s.Recovered())
+		s.OnDisconnect(func(r socketio.DisconnectReason) { left <- r })
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+
+	// A client whose network the example can cut.
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		down  bool
+	)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return nil, errors.New("network down")
+		}
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			conns = append(conns, c)
+		}
+		return c, err
+	}
+	m, _ := client.NewManager(hs.URL, &client.Options{
+		Transports:        []string{client.TransportWebSocket},
+		Dialer:            dial,
+		ReconnectionDelay: 10 * time.Millisecond,
+	})
+	defer m.Close()
+	s := m.Socket("/", nil)
+	news := make(chan string, 1)
+	s.On("news", func(e *client.Event) {
+		var v string
+		_ = e.Decode(&v) // the offset, an extra last argument, is ignored
+		news <- v
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	first := <-connections
+	id := s.ID()
+
+	mu.Lock()
+	down = true
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	mu.Unlock()
+	fmt.Println("server: disconnected,", <-left)
+	_ = srv.Emit("news", "sent while the client was away")
+	mu.Lock()
+	down = false
+	mu.Unlock()
+
+	fmt.Println(first == fmt.Sprintf("server: %s recovered=false", id))
+	fmt.Println(<-connections == fmt.Sprintf("server: %s recovered=true", id))
+	fmt.Println("client:", <-news)
+	// Output:
+	// server: disconnected, transport close
+	// true
+	// true
+	// client: sent while the client was away
 }

@@ -435,3 +435,35 @@ func (n *orderNS) offsets(id SocketID) []string {
 	}
 	return out
 }
+
+// BenchmarkAttachMissed measures a recovery that missed 10 events, with
+// few or many events stored for other rooms: the cost follows what the
+// socket missed, not what is stored.
+func BenchmarkAttachMissed(b *testing.B) {
+	for _, elsewhere := range []int{0, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("stored-elsewhere=%d", elsewhere), func(b *testing.B) {
+			a := NewSessionAwareAdapter(newFakeNS(), SessionOptions{MaxBytes: 1 << 40})
+			defer a.Close(context.Background())
+			s := &Session{PID: "p", SID: "s1", Rooms: []Room{"s1", "mine"}}
+			if err := a.Attach(context.Background(), s, func([]*parser.Packet) {}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range elsewhere + 10 {
+				room := fmt.Sprint("other-", i%100)
+				if i%(elsewhere/10+1) == 0 {
+					room = "mine"
+				}
+				_ = a.Broadcast(event(`["x",1]`), BroadcastOptions{Rooms: []Room{room}})
+			}
+			s.Offset = s.Since
+			missed := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = a.Attach(context.Background(), s, func(m []*parser.Packet) { missed = len(m) })
+			}
+			if missed < 10 {
+				b.Fatalf("%d missed", missed)
+			}
+		})
+	}
+}
