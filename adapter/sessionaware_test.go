@@ -467,3 +467,49 @@ func BenchmarkAttachMissed(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRestoreSession feeds client-chosen pids and offsets to
+// RestoreSession: it never panics, and gives a session only for its own pid
+// and an offset that was issued.
+func FuzzRestoreSession(f *testing.F) {
+	f.Add("pid", "")
+	f.Add("pid", "T.1")
+	f.Add("pid", "T.0")
+	f.Add("pid", "T.zz")
+	f.Add("pid", "T.-1")
+	f.Add("nope", "T.1")
+	f.Add("pid", "T.")
+	f.Add("pid", ".1")
+	f.Fuzz(func(t *testing.T, pid, offset string) {
+		a := NewSessionAwareAdapter(newFakeNS(), SessionOptions{MaxBytes: 10 * StoredPacketOverhead})
+		defer a.Close(context.Background())
+		a.tag = "T"
+		s := &Session{PID: "pid", SID: "s1", Rooms: []Room{"s1"}}
+		if err := a.Attach(context.Background(), s, func([]*parser.Packet) {}); err != nil {
+			t.Fatal(err)
+		}
+		for range 20 { // more than MaxBytes holds: the oldest go
+			_ = a.Broadcast(event(`["x"]`), BroadcastOptions{})
+		}
+		a.PersistSession(s)
+		got, err := a.RestoreSession(context.Background(), pid, offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil {
+			return
+		}
+		if pid != "pid" {
+			t.Fatalf("restored with pid %q", pid)
+		}
+		if offset != "" {
+			seq, ok := a.parseOffset(offset)
+			if !ok || seq > a.seq || seq+1 < a.firstLocked() {
+				t.Fatalf("restored from offset %q", offset)
+			}
+		}
+		if err := a.Attach(context.Background(), got, func([]*parser.Packet) {}); err != nil {
+			t.Fatalf("Attach after RestoreSession: %v", err)
+		}
+	})
+}

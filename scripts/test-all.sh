@@ -96,6 +96,7 @@ if [ "$FUZZTIME" != "0" ]; then
     run "fuzz parser $t" fuzz ./parser "$t"
   done
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
+  run "fuzz adapter FuzzRestoreSession" fuzz ./adapter FuzzRestoreSession
   run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
   run "fuzz client FuzzClientInput" fuzz ./client FuzzClientInput
 fi
