@@ -50,13 +50,21 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func main() {
 	port := intEnv("PORT", 0)
-	srv := socketio.NewServer(&socketio.Options{
+	opts := &socketio.Options{
 		PingInterval:      ms(intEnv("PING_INTERVAL", 25000)),
 		PingTimeout:       ms(intEnv("PING_TIMEOUT", 20000)),
 		ConnectTimeout:    ms(intEnv("CONNECT_TIMEOUT", 45000)),
 		MaxHTTPBufferSize: int64(intEnv("MAX_HTTP_BUFFER_SIZE", 1000000)),
 		CORS:              &socketio.CORSOptions{Origins: []string{"*"}},
-	})
+	}
+	if intEnv("RECOVERY", 0) == 1 {
+		// as the official connectionStateRecovery
+		// { maxDisconnectionDuration: 120000, skipMiddlewares: true }
+		opts.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{
+			MaxDisconnectionDuration: 120 * time.Second,
+		}
+	}
+	srv := socketio.NewServer(opts)
 	setup(srv)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
@@ -88,7 +96,7 @@ func main() {
 
 func logLifecycle(s *socketio.Socket) {
 	nsp := s.Namespace().Name()
-	logLine(map[string]string{"event": "connection", "nsp": nsp, "id": s.ID()})
+	logLine(map[string]any{"event": "connection", "nsp": nsp, "id": s.ID(), "recovered": s.Recovered()})
 	s.OnDisconnect(func(reason socketio.DisconnectReason) {
 		logLine(map[string]string{"event": "disconnect", "nsp": nsp, "id": s.ID(), "reason": string(reason)})
 	})

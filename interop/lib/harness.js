@@ -143,6 +143,7 @@ export const DEFAULT_ENV = Object.freeze({
   PING_TIMEOUT: 20000,
   CONNECT_TIMEOUT: 45000,
   MAX_HTTP_BUFFER_SIZE: 1000000,
+  RECOVERY: 0,
 });
 
 export class ServerProcess {

@@ -15,7 +15,7 @@ describe("connect", () => {
       assert.deepEqual(hello, { id: socket.id, nsp: "/", auth: {} });
       assert.equal(socket.io.engine.transport.name, mode.expectTransport);
       const log = await ctx.server.waitForLog({ event: "connection", id: socket.id });
-      assert.deepEqual(log, { event: "connection", nsp: "/", id: socket.id });
+      assert.deepEqual(log, { event: "connection", nsp: "/", id: socket.id, recovered: false });
     });
 
     it("echoes the handshake auth exactly (nested objects, unicode, numbers)", async () => {

@@ -23,6 +23,7 @@ const PING_INTERVAL = intEnv("PING_INTERVAL", 25000);
 const PING_TIMEOUT = intEnv("PING_TIMEOUT", 20000);
 const CONNECT_TIMEOUT = intEnv("CONNECT_TIMEOUT", 45000);
 const MAX_HTTP_BUFFER_SIZE = intEnv("MAX_HTTP_BUFFER_SIZE", 1000000);
+const RECOVERY = intEnv("RECOVERY", 0) === 1;
 
 function log(obj) {
   // stdout is a pipe when run by the harness: writes are synchronous on Linux.
@@ -39,6 +40,7 @@ const io = new Server(httpServer, {
   pingTimeout: PING_TIMEOUT,
   connectTimeout: CONNECT_TIMEOUT,
   maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+  ...(RECOVERY ? { connectionStateRecovery: { maxDisconnectionDuration: 120000, skipMiddlewares: true } } : {}),
 });
 
 /** Strip a trailing ack callback (events that never acknowledge). */
@@ -59,7 +61,7 @@ function sortedRooms(socket) {
 }
 
 function logLifecycle(socket) {
-  log({ event: "connection", nsp: socket.nsp.name, id: socket.id });
+  log({ event: "connection", nsp: socket.nsp.name, id: socket.id, recovered: socket.recovered === true });
   socket.on("disconnect", (reason) => {
     log({ event: "disconnect", nsp: socket.nsp.name, id: socket.id, reason });
   });
