@@ -1,7 +1,7 @@
 // Package interopclient tests the Go client (package client) and the
 // socketio command against the official Node socket.io 4.8 server
-// (interop/servers/node/app.js, plus node/recovery.mjs for connection
-// state recovery) and against this module's server (interop/goserver),
+// (interop/servers/node/app.js) and against this module's server
+// (interop/goserver),
 // as separate processes speaking the interop app contract
 // (interop/CONTRACT.md). Every feature runs in the three transport modes:
 // polling only, websocket only, and polling upgraded to websocket.

@@ -1,23 +1,28 @@
 package interopclient
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/socketio-go/socketio/client"
 )
 
-// TestRecovery covers connection state recovery: after a connection loss
-// the client sends its pid and the offset of the last event in CONNECT,
-// the server restores the session (same id, Recovered) and delivers the
-// events broadcast meanwhile. Only the official server implements
-// recovery (node/recovery.mjs enables it); this module's server does not
-// yet.
+// TestRecovery covers connection state recovery against both servers
+// (the app contract with RECOVERY=1): after a connection loss the client
+// sends its pid and the offset of the last event in CONNECT, the server
+// restores the session (same id, Recovered) and delivers the events
+// broadcast meanwhile.
 func TestRecovery(t *testing.T) {
-	requireNode(t)
+	forTargets(t, testRecovery)
+}
+
+func testRecovery(t *testing.T, target string) {
 	// A short heartbeat: over polling, a cut between two GETs is only
 	// noticed by the server when the client misses a pong.
-	srv := newServer("node", filepath.Join("node", "recovery.mjs"), fastPing)
+	env := map[string]string{"RECOVERY": "1"}
+	for k, v := range fastPing {
+		env[k] = v
+	}
+	srv := newServer(target, "", env)
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
