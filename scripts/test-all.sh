@@ -47,6 +47,7 @@ npm_ci() { # dir
 step "npm dependencies (from lockfiles)"
 npm_ci interop
 npm_ci internal/websocket/testdata
+npm_ci msgpack/testdata
 npm_ci examples/chat
 
 gofmt_check() {
@@ -97,6 +98,9 @@ if [ "$FUZZTIME" != "0" ]; then
   done
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
   run "fuzz adapter FuzzRestoreSession" fuzz ./adapter FuzzRestoreSession
+  for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
+    run "fuzz msgpack $t" fuzz ./msgpack "$t"
+  done
   run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
   run "fuzz client FuzzClientInput" fuzz ./client FuzzClientInput
 fi
