@@ -38,6 +38,11 @@ type Namespace struct {
 	parent  *ParentNamespace
 	ackIDs  atomic.Int64
 
+	// roomLocks serialise, per socket id, what changes the id's rooms: a
+	// socket's Join and Leave and its close, and the recovery of a socket
+	// with the same id.
+	roomLocks [32]sync.Mutex
+
 	mu           sync.RWMutex
 	sockets      map[string]*Socket // connected sockets by id
 	pids         map[string]*Socket // connected sockets by pid, when recovery is on
@@ -139,8 +144,18 @@ func (n *Namespace) connect(s *Socket) {
 		}
 		for _, mw := range mws {
 			if err := mw(s.Context(), s); err != nil {
+				l := n.roomLock(s.id)
+				l.Lock()
+				closed := s.closed()
+				if !closed {
+					s.conn.remove(s)
+					s.markClosed()
+					n.adapter.DelAll(s.id) // rooms joined by a middleware
+				}
+				l.Unlock()
+				// Once out of its rooms: a recovery may take it at once.
 				s.unrestore()
-				if s.closed() {
+				if closed {
 					return
 				}
 				data, perr := connectErrorPayload(err)
@@ -148,9 +163,6 @@ func (n *Namespace) connect(s *Socket) {
 					n.srv.logger.Error("socketio: cannot encode connect error", "err", perr)
 					data = []byte(`{"message":"connect error"}`)
 				}
-				s.conn.remove(s)
-				s.markClosed()
-				n.adapter.DelAll(s.id) // rooms joined by a middleware
 				_ = s.conn.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name, ID: parser.NoID, Data: data}, false)
 				return
 			}
@@ -161,7 +173,6 @@ func (n *Namespace) connect(s *Socket) {
 		}
 		if s.rec != nil {
 			if err := n.attach(s); err != nil {
-				n.remove(s, nil)
 				if errors.Is(err, adapter.ErrSessionGone) {
 					// The events it missed were dropped after the
 					// session was restored: close, so that the client
@@ -169,33 +180,41 @@ func (n *Namespace) connect(s *Socket) {
 					n.srv.logger.Warn("socketio: recovered session lost its missed events, closing", "sid", s.id, "nsp", n.name)
 					s.conn.close()
 				} else {
-					s.unrestore()
 					s.onClose(ReasonTransportClose, err)
+					s.unrestore() // once out of its rooms
 				}
 				return
 			}
 		} else {
+			// In its own room first (under the room lock, see Join): once
+			// the client is told it is connected, FetchSockets and
+			// broadcasts find it.
+			l := n.roomLock(s.id)
+			l.Lock()
+			if !s.closed() {
+				n.adapter.AddAll(s.id, []string{s.id})
+			}
+			l.Unlock()
 			// Registering the socket and queueing its CONNECT packet under
 			// the namespace lock orders them with broadcasts (which hold
 			// the read lock while delivering): a broadcast that reaches the
 			// socket is queued after its CONNECT.
 			body := appendConnectPayload(make([]byte, 0, 32), s.id, "")
+			var err error
 			n.mu.Lock()
-			n.sockets[s.id] = s
-			err := s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
+			// A close checks the map after it marked the socket closed:
+			// register it only if it is not.
+			if !s.closed() {
+				n.sockets[s.id] = s
+				err = s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
+			}
 			n.mu.Unlock()
 			if err != nil {
-				n.remove(s, nil)
 				s.onClose(ReasonTransportClose, err)
 				return
 			}
-			n.adapter.AddAll(s.id, []string{s.id})
 		}
-		if !s.Connected() {
-			// Disconnected meanwhile: onClose may have run before the
-			// socket was in its room.
-			n.remove(s, nil)
-		} else {
+		if s.Connected() {
 			s.conn.connected()
 		}
 		// Like the official server, let the CONNECT packet go out on its
@@ -240,15 +259,31 @@ func appendConnectPayload(b []byte, sid, pid string) []byte {
 	return append(b, '}')
 }
 
+// roomLock returns the lock of the rooms of socket id.
+func (n *Namespace) roomLock(id string) *sync.Mutex {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return &n.roomLocks[h%uint32(len(n.roomLocks))]
+}
+
+// forgetPID removes a closed socket from the pid index.
+func (n *Namespace) forgetPID(s *Socket) {
+	n.mu.Lock()
+	if n.pids[s.rec.pid] == s {
+		delete(n.pids, s.rec.pid)
+	}
+	n.mu.Unlock()
+}
+
 // remove forgets a disconnected socket. A non-nil bye packet is queued for
 // the client under the namespace lock, so that no broadcast follows it.
+// The caller holds the socket id's room lock.
 func (n *Namespace) remove(s *Socket, bye *parser.Packet) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
-	}
-	if s.rec != nil && n.pids[s.rec.pid] == s {
-		delete(n.pids, s.rec.pid)
 	}
 	if bye != nil {
 		_ = s.conn.writePacket(bye, false)

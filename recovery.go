@@ -88,7 +88,8 @@ type socketRecovery struct {
 	pid       string
 	since     string // adapter.Session.Since
 	recovered bool
-	persisted bool // the session was kept at the disconnection
+	persisted bool          // the session was kept at the disconnection
+	done      chan struct{} // closed once the socket closed and its session was kept, or not
 
 	// Until the socket is attached: the session it recovers and a channel
 	// closed when the disconnect handlers of its previous incarnation ran.
@@ -141,16 +142,26 @@ func (n *Namespace) restore(c *conn, auth []byte) *adapter.Session {
 	if !ok {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
+	defer cancel()
 	n.mu.RLock()
 	old := n.pids[pid]
 	n.mu.RUnlock()
 	if old != nil && old.conn != c {
-		n.srv.logger.Info("socketio: client recovers its session on a new connection, closing the old one",
-			"sid", old.id, "nsp", n.name, "old", old.conn.sess.ID(), "new", c.sess.ID())
-		old.conn.replace()
+		if old.Connected() {
+			n.srv.logger.Info("socketio: client recovers its session on a new connection, closing the old one",
+				"sid", old.id, "nsp", n.name, "old", old.conn.sess.ID(), "new", c.sess.ID())
+			old.conn.replace()
+		}
+		// The old socket closes (here, or on another goroutine that started
+		// first): its session is kept once it is done.
+		select {
+		case <-old.rec.done:
+		case <-ctx.Done():
+			n.srv.logger.Warn("socketio: the socket to recover did not close in time", "sid", old.id, "nsp", n.name)
+			return nil
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
-	defer cancel()
 	sess, err := n.store.RestoreSession(ctx, pid, offset)
 	if err != nil {
 		n.srv.logger.Warn("socketio: cannot restore session", "nsp", n.name, "err", err)
@@ -206,7 +217,14 @@ func (n *Namespace) attach(s *Socket) error {
 	if sess == nil {
 		sess = &adapter.Session{PID: rec.pid, SID: s.id, Rooms: []string{s.id}}
 	}
+	l := n.roomLock(s.id)
+	l.Lock()
+	if s.closed() {
+		l.Unlock()
+		return ErrDisconnected
+	}
 	n.adapter.AddAll(s.id, sess.Rooms)
+	l.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
 	defer cancel()
 	var werr error

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/client"
 	"github.com/socketio-go/socketio/parser"
 )
 
@@ -611,5 +615,174 @@ func TestRecoveryExactlyOnce(t *testing.T) {
 	wg.Wait()
 	for total := <-sent; next < total; {
 		take(c.nextText())
+	}
+}
+
+// TestRecoveryRacesClose: clients reset their connections again and again,
+// reconnecting at once, so that recoveries race with the server's close of
+// the old connection (noticed a moment before, or after). Every
+// reconnection must recover its session, rooms included: a middleware puts
+// every new socket in room "r". Either the client resets once the
+// connection handler ran, or as soon as it is connected.
+func TestRecoveryRacesClose(t *testing.T) {
+	for _, atConnect := range []bool{false, true} {
+		t.Run(fmt.Sprint("at-connect=", atConnect), func(t *testing.T) {
+			env := newTestEnv(t, &Options{ConnectionStateRecovery: &ConnectionStateRecovery{}})
+			env.srv.Use(func(_ context.Context, s *Socket) error {
+				s.Join("r")
+				return nil
+			})
+			var mu sync.Mutex
+			var recovered, notRecovered, roomsLost int
+			env.srv.OnConnection(func(s *Socket) {
+				_, asked := s.Handshake().Auth["pid"]
+				before := s.Connected()
+				rooms := s.Rooms()
+				live := before && s.Connected()
+				mu.Lock()
+				switch {
+				case s.Recovered() && live && !slices.Contains(rooms, "r"):
+					roomsLost++
+				case s.Recovered():
+					recovered++
+				case asked:
+					notRecovered++
+				}
+				mu.Unlock()
+				s.Join("r")
+				_ = s.Emit("joined")
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			for range 10 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resetLoop(ctx, t, env.hs.URL, atConnect)
+				}()
+			}
+			wg.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("recovered %d, not recovered %d, recovered without their rooms %d", recovered, notRecovered, roomsLost)
+			if notRecovered > 0 || roomsLost > 0 || recovered == 0 {
+				t.Fatal("recovery lost sessions or rooms")
+			}
+		})
+	}
+}
+
+// resetLoop runs a client that resets its connection whenever it gets
+// connected (atConnect) or its "joined" event, until ctx ends.
+func resetLoop(ctx context.Context, t *testing.T, url string, atConnect bool) {
+	var mu sync.Mutex
+	var conns []net.Conn
+	m, err := client.NewManager(url, &client.Options{
+		Transports: []string{client.TransportWebSocket},
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+			return c, err
+		},
+		ReconnectionDelay: time.Millisecond, ReconnectionDelayMax: time.Millisecond, RandomizationFactor: -1,
+	})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer m.Close()
+	s := m.Socket("/", nil)
+	ready := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+	}
+	if atConnect {
+		s.OnConnect(signal)
+	} else {
+		s.On("joined", func(*client.Event) { signal() })
+	}
+	if err := s.Connect(ctx); err != nil {
+		t.Error(err)
+		return
+	}
+	for {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return
+		}
+		mu.Lock()
+		cs := conns
+		conns = nil
+		mu.Unlock()
+		for _, c := range cs {
+			_ = c.(*net.TCPConn).SetLinger(0)
+			_ = c.Close()
+		}
+	}
+}
+
+// gatedDelAll holds one DelAll (the old socket leaving its rooms as it
+// closes) until released.
+type gatedDelAll struct {
+	*adapter.SessionAware
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedDelAll) DelAll(id adapter.SocketID) {
+	if g.armed.CompareAndSwap(true, false) {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	g.SessionAware.DelAll(id)
+}
+
+// TestRecoveryWhileOldSocketLeavesRooms: a client recovers its session
+// while the server is still taking the old socket out of its rooms. The
+// recovered socket (same id) must end up in the rooms: the session is kept
+// only once the old socket left them, and the recovery waits for it.
+func TestRecoveryWhileOldSocketLeavesRooms(t *testing.T) {
+	g := &gatedDelAll{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	opts := &Options{ConnectionStateRecovery: &ConnectionStateRecovery{}}
+	opts.Adapter = func(nsp adapter.Namespace) adapter.Adapter {
+		g.SessionAware = adapter.NewSessionAwareAdapter(nsp, adapter.SessionOptions{})
+		return g
+	}
+	env := newTestEnv(t, opts)
+	env.srv.Use(func(_ context.Context, s *Socket) error {
+		s.Join("r")
+		return nil
+	})
+	c := env.dial()
+	_, cp := c.connectRecover("")
+	g.armed.Store(true)
+	_ = c.ws.CloseNow()
+	recv(t, g.entered) // the old socket is leaving its rooms
+	got := make(chan connectPayload, 1)
+	go func() {
+		c2 := env.dial()
+		_, p := c2.connectRecover(recoveryAuthJSON(cp.PID, ""))
+		got <- p
+	}()
+	// Let the recovery handshake arrive while the old socket is stuck
+	// (whether it waits, or wrongly goes ahead, does not depend on this).
+	time.Sleep(50 * time.Millisecond)
+	close(g.release)
+	if p := recv(t, got); p.SID != cp.SID {
+		t.Fatalf("not recovered: %+v", p)
+	}
+	s := env.srv.Of("/").Socket(cp.SID)
+	if s == nil || !slices.Contains(s.Rooms(), "r") {
+		t.Fatalf("recovered socket %v without its room", s)
 	}
 }

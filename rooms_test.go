@@ -762,8 +762,10 @@ func TestRegression_JoinRacesDisconnect(t *testing.T) {
 	}()
 	recv(t, entered)
 	c.send("1") // the client leaves the namespace meanwhile
-	recv(t, disc)
+	// (The disconnection waits for the Join under way: a socket's rooms
+	// change under one lock per socket id.)
 	close(release)
+	recv(t, disc)
 	recv(t, joined)
 	if rooms := gated.Rooms(); len(rooms) != 0 {
 		t.Fatalf("adapter rooms after the socket disconnected: %v (want none)", rooms)

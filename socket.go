@@ -107,7 +107,7 @@ func newSocket(nsp *Namespace, c *conn, auth []byte, sess *adapter.Session) *Soc
 	s.dispatcher = dispatcher{limit: nsp.srv.eventQueueSize, srv: nsp.srv, onPanic: s.onPanic}
 	if sess != nil {
 		s.id, s.data = sess.SID, sess.Data
-		s.rec = &socketRecovery{pid: sess.PID, recovered: true, session: sess}
+		s.rec = &socketRecovery{pid: sess.PID, recovered: true, session: sess, done: make(chan struct{})}
 		if local, ok := sess.Local.(*recoveryLocal); ok {
 			s.dedup = local.dedup
 			s.rec.prevDone = local.done
@@ -115,7 +115,7 @@ func newSocket(nsp *Namespace, c *conn, auth []byte, sess *adapter.Session) *Soc
 	} else {
 		s.id = engineio.NewID()
 		if nsp.store != nil {
-			s.rec = &socketRecovery{pid: newPID()}
+			s.rec = &socketRecovery{pid: newPID(), done: make(chan struct{})}
 		}
 	}
 	if o := nsp.srv.opts.RetryDedup; o != nil && s.dedup == nil {
@@ -577,17 +577,16 @@ func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...a
 // middleware, before the socket is connected; it does nothing once the
 // socket is disconnected.
 func (s *Socket) Join(rooms ...string) {
+	// Under the id's room lock: a socket that closes leaves its rooms at
+	// once, and a recovered socket with the same id never loses rooms to
+	// this one.
+	l := s.nsp.roomLock(s.id)
+	l.Lock()
+	defer l.Unlock()
 	if s.closed() {
 		return
 	}
 	s.nsp.adapter.AddAll(s.id, rooms)
-	if s.closed() {
-		// The socket disconnected meanwhile, maybe after leaving its
-		// rooms: do not leave it in these.
-		for _, r := range rooms {
-			s.nsp.adapter.Del(s.id, r)
-		}
-	}
 }
 
 func (s *Socket) closed() bool {
@@ -596,8 +595,15 @@ func (s *Socket) closed() bool {
 	return s.state == socketClosed
 }
 
-// Leave removes the socket from rooms.
+// Leave removes the socket from rooms. It does nothing once the socket is
+// disconnected.
 func (s *Socket) Leave(rooms ...string) {
+	l := s.nsp.roomLock(s.id)
+	l.Lock()
+	defer l.Unlock()
+	if s.closed() {
+		return
+	}
 	for _, r := range rooms {
 		s.nsp.adapter.Del(s.id, r)
 	}
@@ -607,17 +613,20 @@ func (s *Socket) Leave(rooms ...string) {
 // included. In OnDisconnecting and OnDisconnect handlers it returns the
 // rooms the socket was in.
 func (s *Socket) Rooms() []string {
-	s.mu.Lock()
-	if s.state == socketClosed {
-		var rooms []string
-		if s.extra != nil {
-			rooms = append(rooms, s.extra.closedRooms...)
-		}
-		s.mu.Unlock()
-		return rooms
+	if !s.closed() {
+		return s.nsp.adapter.SocketRooms(s.id)
 	}
-	s.mu.Unlock()
-	return s.nsp.adapter.SocketRooms(s.id)
+	// A close in progress records the rooms under the room lock.
+	l := s.nsp.roomLock(s.id)
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rooms []string
+	if s.extra != nil {
+		rooms = append(rooms, s.extra.closedRooms...)
+	}
+	return rooms
 }
 
 func (s *Socket) operator() *BroadcastOperator {
@@ -666,9 +675,15 @@ func (s *Socket) onClose(reason DisconnectReason, cause error) { s.close(reason,
 // packet, queued as the socket leaves the namespace so that no broadcast
 // follows it.
 func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool) {
+	// The socket leaves its rooms under the id's room lock (see Join), and
+	// its session is kept only once it left them: a recovered socket with
+	// the same id joins them afterwards.
+	l := s.nsp.roomLock(s.id)
+	l.Lock()
 	s.mu.Lock()
 	if s.state == socketClosed {
 		s.mu.Unlock()
+		l.Unlock()
 		return
 	}
 	wasConnected := s.state == socketConnected
@@ -676,21 +691,31 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
-	s.conn.remove(s)
-	var persisted chan struct{}
+	var rooms []string
 	if wasConnected {
-		rooms := s.nsp.adapter.SocketRooms(s.id)
+		rooms = s.nsp.adapter.SocketRooms(s.id)
 		s.mu.Lock()
 		s.extraLocked().closedRooms = rooms
 		s.mu.Unlock()
-		persisted = s.persist(reason, rooms)
 	}
+	s.conn.remove(s)
 	var bye *parser.Packet
 	if sendDisconnect {
 		bye = &parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name, ID: parser.NoID}
 	}
 	// Always: a middleware may have joined rooms before a refusal.
 	s.nsp.remove(s, bye)
+	l.Unlock()
+	var persisted chan struct{}
+	if wasConnected {
+		persisted = s.persist(reason, rooms)
+	}
+	if s.rec != nil {
+		// A recovery that found this socket waits for this: its session
+		// is kept by now, or will not be.
+		s.nsp.forgetPID(s)
+		close(s.rec.done)
+	}
 	// Once the context is done, the socket has left its rooms.
 	s.cancelContext()
 	for _, fn := range acks {
