@@ -27,6 +27,35 @@
 // It prints the figures and exits with status 1 if a message was lost, a
 // say was not acknowledged, a client failed to connect, the baseline was
 // not reached, or a client did not come back.
+//
+// With -recovery, the server runs with connection state recovery
+// (socketio.Options.ConnectionStateRecovery, its sessions kept for
+// -recovery-window) and retry deduplication (RetryDedup), and the churn
+// forces connection losses on the clients:
+//
+//   - each client reconnects by itself (default backoff: 1 s, jitter 0.5,
+//     5 s max) and must get its session back; every TCP connection it
+//     opened is reset (SO_LINGER 0) at random moments, on average every
+//     -drop-every;
+//   - a client's "msg" sequence runs on across its recovered
+//     reconnections: a missing number is a lost message, one received
+//     again a duplicate;
+//   - says go through the client's retry queue (Retries, no ack timeout):
+//     one whose acknowledgement was lost with a connection is sent again
+//     after the reconnection and, deduplicated by the server, handled
+//     once; the other clients of the room check the "said" relays for
+//     gaps and duplicates;
+//   - a reconnection that does not recover its session after a
+//     disconnection shorter than half of -recovery-window is a failure,
+//     and so is a client still disconnected 30 s after a loss at the end
+//     of its lifetime;
+//   - before the baseline, the server stops broadcasting, and the baseline
+//     also waits until the recovery store is empty (no event kept, no
+//     session): -baseline-wait is extended by -recovery-window plus 45 s,
+//     how long the server keeps events.
+//
+// The storm runs as without -recovery (the restarted server knows none of
+// the sessions: the clients get new ones).
 package main
 
 import (
@@ -80,19 +109,33 @@ func serveCmd(ctx context.Context, args []string) error {
 	rooms := fs.Int("rooms", 1000, "rooms the broadcasts go to")
 	rate := fs.Int("rate", 1000, "broadcast messages per second, over all rooms")
 	rht := fs.Duration("read-header-timeout", 10*time.Second, "http.Server ReadHeaderTimeout")
+	recovery := fs.Bool("recovery", false, "connection state recovery and retry deduplication on")
+	window := fs.Duration("recovery-window", 0, "with -recovery, MaxDisconnectionDuration (0: the default, 2m)")
 	_ = fs.Parse(args)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := socketio.NewServer(nil)
+	var opts *socketio.Options
+	if *recovery {
+		opts = &socketio.Options{
+			ConnectionStateRecovery: &socketio.ConnectionStateRecovery{MaxDisconnectionDuration: *window},
+			RetryDedup:              &socketio.RetryDedupOptions{},
+		}
+	}
+	srv := socketio.NewServer(opts)
 	tick := soak.App(srv, *rooms)
+	tctx, quiet := context.WithCancel(ctx)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	mux.Handle("/stats", soak.Stats(srv))
+	mux.Handle("/stats/recovery", soak.RecoveryStatsHandler(srv))
+	// POST /quiet stops the broadcasts (so that, with recovery, the events
+	// kept expire).
+	mux.HandleFunc("POST /quiet", func(w http.ResponseWriter, r *http.Request) { quiet() })
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: *rht}
-	go func() { tick(ctx, *rate) }()
+	go func() { tick(tctx, *rate) }()
 	// The parent reads the address from this line.
 	fmt.Printf("listening on %s\n", ln.Addr())
 	go func() {
@@ -114,12 +157,14 @@ type serverProc struct {
 	addr string
 }
 
-func startServer(ctx context.Context, addr string, rooms, rate int) (*serverProc, error) {
+// startServer starts "serve" with the flags extra besides these.
+func startServer(ctx context.Context, addr string, rooms, rate int, extra []string) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "-addr", addr, "-rooms", fmt.Sprint(rooms), "-rate", fmt.Sprint(rate)}
+	args = append(args, extra...)
 	// SOAK_SERVE_FLAGS adds flags to the server's command line.
 	args = append(args, strings.Fields(os.Getenv("SOAK_SERVE_FLAGS"))...)
 	cmd := exec.CommandContext(ctx, exe, args...)
@@ -153,17 +198,41 @@ func (p *serverProc) stop() {
 
 func (p *serverProc) stats(ctx context.Context) (soak.ServerStats, error) {
 	var st soak.ServerStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/stats", nil)
+	err := p.get(ctx, http.MethodGet, "/stats", &st)
+	return st, err
+}
+
+func (p *serverProc) recoveryStats(ctx context.Context) (soak.RecoveryStats, error) {
+	var st soak.RecoveryStats
+	err := p.get(ctx, http.MethodGet, "/stats/recovery", &st)
+	return st, err
+}
+
+// quiet stops the server's broadcasts.
+func (p *serverProc) quiet(ctx context.Context) error {
+	return p.get(ctx, http.MethodPost, "/quiet", nil)
+}
+
+// get sends a request to the server and decodes its JSON answer into v
+// (unless v is nil).
+func (p *serverProc) get(ctx context.Context, method, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+p.addr+path, nil)
 	if err != nil {
-		return st, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return st, err
+		return err
 	}
 	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	return st, err
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if v == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func runCmd(ctx context.Context, args []string, w io.Writer) error {
@@ -179,12 +248,32 @@ func runCmd(ctx context.Context, args []string, w io.Writer) error {
 	storm := fs.Int("storm", 10000, "clients in the reconnect storm (0: no storm)")
 	baselineWait := fs.Duration("baseline-wait", 90*time.Second,
 		"how long the server may take to return to its baseline (abandoned handshakes last pingInterval+pingTimeout)")
+	recovery := fs.Bool("recovery", false,
+		"server with connection state recovery and retry deduplication; the clients' connections are reset and must recover")
+	window := fs.Duration("recovery-window", 0, "with -recovery, the server's MaxDisconnectionDuration (0: its default, 2m)")
+	dropEvery := fs.Duration("drop-every", 30*time.Second, "with -recovery, the mean interval between two resets of a client's connections (0: none)")
 	_ = fs.Parse(args)
 	if *polling > *clients {
 		return fmt.Errorf("-polling %d exceeds -clients %d", *polling, *clients)
 	}
+	var misplaced error
+	fs.Visit(func(f *flag.Flag) {
+		if !*recovery && (f.Name == "recovery-window" || f.Name == "drop-every") {
+			misplaced = fmt.Errorf("-%s needs -recovery", f.Name)
+		}
+	})
+	if misplaced != nil {
+		return misplaced
+	}
+	var extra []string
+	if *recovery {
+		extra = []string{"-recovery", "-recovery-window", window.String()}
+		if *window <= 0 {
+			*window = 2 * time.Minute
+		}
+	}
 
-	srv, err := startServer(ctx, "127.0.0.1:0", *rooms, *rate)
+	srv, err := startServer(ctx, "127.0.0.1:0", *rooms, *rate, extra)
 	if err != nil {
 		return err
 	}
@@ -202,12 +291,15 @@ func runCmd(ctx context.Context, args []string, w io.Writer) error {
 		URL: "http://" + srv.addr, Duration: *duration, Rooms: *rooms,
 		MinLifetime: *minLife, MaxLifetime: *maxLife, SayEvery: *sayEvery,
 	}
+	if *recovery {
+		cfg.Recovery, cfg.RecoveryWindow, cfg.DropEvery = true, *window, *dropEvery
+	}
 	var (
 		wg       sync.WaitGroup
 		ws, poll soak.Result
 	)
 	progress, stopProgress := context.WithCancel(ctx)
-	go reportProgress(progress, w, srv, start)
+	go reportProgress(progress, w, srv, start, *recovery)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -227,24 +319,53 @@ func runCmd(ctx context.Context, args []string, w io.Writer) error {
 	fmt.Fprintf(w, "churn (%v): polling:   %v\n", time.Since(start).Round(time.Second), poll)
 	var failures []string
 	for _, r := range []soak.Result{ws, poll} {
-		if r.Gaps != 0 || r.SayErrors != 0 || r.ConnectErrors != 0 {
+		if r.Failed() {
 			failures = append(failures, "churn: "+r.String())
 		}
 	}
 
 	// 2. Back to the baseline.
 	bstart := time.Now()
-	var after soak.ServerStats
+	wait := *baselineWait
+	if *recovery {
+		// The events kept for recovery expire window + the heartbeat
+		// (45 s) after they were sent: stop sending.
+		if err := srv.quiet(ctx); err != nil {
+			return err
+		}
+		wait += *window + 45*time.Second
+		if rs, err := srv.recoveryStats(ctx); err == nil {
+			fmt.Fprintf(w, "broadcasts stopped; recovery store: %+v\n", rs)
+		}
+	}
+	var (
+		after soak.ServerStats
+		rs    soak.RecoveryStats
+	)
 	for {
 		if after, err = srv.stats(ctx); err != nil {
 			return err
 		}
-		if after.Sessions == 0 && after.Goroutines <= base.Goroutines+2 && after.HeapInuse <= base.HeapInuse+16<<20 {
-			fmt.Fprintf(w, "baseline reached after %v: %+v\n", time.Since(bstart).Round(100*time.Millisecond), after)
+		if *recovery {
+			if rs, err = srv.recoveryStats(ctx); err != nil {
+				return err
+			}
+		}
+		if after.Sessions == 0 && after.Goroutines <= base.Goroutines+2 && after.HeapInuse <= base.HeapInuse+16<<20 &&
+			rs.StoredPackets == 0 && rs.KeptSessions == 0 {
+			if *recovery {
+				fmt.Fprintf(w, "baseline reached after %v: %+v, recovery store %+v\n", time.Since(bstart).Round(100*time.Millisecond), after, rs)
+			} else {
+				fmt.Fprintf(w, "baseline reached after %v: %+v\n", time.Since(bstart).Round(100*time.Millisecond), after)
+			}
 			break
 		}
-		if time.Since(bstart) > *baselineWait {
-			failures = append(failures, fmt.Sprintf("baseline not reached in %v: %+v", *baselineWait, after))
+		if time.Since(bstart) > wait {
+			if *recovery {
+				failures = append(failures, fmt.Sprintf("baseline not reached in %v: %+v, recovery store %+v", wait, after, rs))
+			} else {
+				failures = append(failures, fmt.Sprintf("baseline not reached in %v: %+v", wait, after))
+			}
 			break
 		}
 		select {
@@ -256,7 +377,7 @@ func runCmd(ctx context.Context, args []string, w io.Writer) error {
 
 	// 3. Reconnect storm.
 	if *storm > 0 {
-		if err := runStorm(ctx, w, &srv, *storm, *rooms, *rate); err != nil {
+		if err := runStorm(ctx, w, &srv, *storm, *rooms, *rate, extra); err != nil {
 			failures = append(failures, "storm: "+err.Error())
 		}
 	}
@@ -267,8 +388,9 @@ func runCmd(ctx context.Context, args []string, w io.Writer) error {
 	return nil
 }
 
-// reportProgress prints the server's figures every 30 s.
-func reportProgress(ctx context.Context, w io.Writer, srv *serverProc, start time.Time) {
+// reportProgress prints the server's figures every 30 s (with recovery,
+// its recovery store's too).
+func reportProgress(ctx context.Context, w io.Writer, srv *serverProc, start time.Time, recovery bool) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -277,17 +399,26 @@ func reportProgress(ctx context.Context, w io.Writer, srv *serverProc, start tim
 			return
 		case <-t.C:
 		}
-		if st, err := srv.stats(ctx); err == nil {
-			fmt.Fprintf(w, "  %4ds: sessions %d, goroutines %d, heap %.1f MiB\n",
-				int(time.Since(start).Seconds()), st.Sessions, st.Goroutines, float64(st.HeapInuse)/(1<<20))
+		st, err := srv.stats(ctx)
+		if err != nil {
+			continue
 		}
+		line := fmt.Sprintf("  %4ds: sessions %d, goroutines %d, heap %.1f MiB",
+			int(time.Since(start).Seconds()), st.Sessions, st.Goroutines, float64(st.HeapInuse)/(1<<20))
+		if recovery {
+			if rs, err := srv.recoveryStats(ctx); err == nil {
+				line += fmt.Sprintf(", kept for recovery: %d events (%.1f MiB), %d sessions",
+					rs.StoredPackets, float64(rs.StoredBytes)/(1<<20), rs.KeptSessions)
+			}
+		}
+		fmt.Fprintln(w, line)
 	}
 }
 
 // runStorm connects n clients, kills the server, restarts it on the same
 // address and waits until every client is back, printing how the
 // reconnections spread over time.
-func runStorm(ctx context.Context, w io.Writer, srv **serverProc, n, rooms, rate int) error {
+func runStorm(ctx context.Context, w io.Writer, srv **serverProc, n, rooms, rate int, extra []string) error {
 	var (
 		mu       sync.Mutex
 		connects []time.Time
@@ -329,7 +460,7 @@ func runStorm(ctx context.Context, w io.Writer, srv **serverProc, n, rooms, rate
 	(*srv).kill()
 	killed := time.Now()
 	for {
-		s, err := startServer(ctx, addr, rooms, rate)
+		s, err := startServer(ctx, addr, rooms, rate, extra)
 		if err == nil {
 			*srv = s
 			break

@@ -26,17 +26,31 @@ type server struct {
 
 func startServer(t *testing.T, addr string, rooms, rate int) (*server, string) {
 	t.Helper()
+	return startServerWith(t, addr, rooms, rate, false)
+}
+
+// startServerWith is startServer, with connection state recovery and retry
+// deduplication if recovery.
+func startServerWith(t *testing.T, addr string, rooms, rate int, recovery bool) (*server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serve(ln, rooms, rate), ln.Addr().String()
+	return serveWith(ln, rooms, rate, recovery), ln.Addr().String()
 }
 
-func serve(ln net.Listener, rooms, rate int) *server {
+func serve(ln net.Listener, rooms, rate int) *server { return serveWith(ln, rooms, rate, false) }
+
+func serveWith(ln net.Listener, rooms, rate int, recovery bool) *server {
 	// A short heartbeat reclaims quickly the sessions of handshakes that
 	// clients abandoned (a client whose lifetime ends while it connects).
-	srv := socketio.NewServer(&socketio.Options{PingInterval: time.Second, PingTimeout: time.Second})
+	opts := &socketio.Options{PingInterval: time.Second, PingTimeout: time.Second}
+	if recovery {
+		opts.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{}
+		opts.RetryDedup = &socketio.RetryDedupOptions{}
+	}
+	srv := socketio.NewServer(opts)
 	tick := App(srv, rooms)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
@@ -96,6 +110,75 @@ func TestChurn(t *testing.T) {
 				t.Fatalf("too little happened: %v", res)
 			}
 			// Back to the baseline once every client is gone.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				after := CurrentStats(s.srv)
+				if after.Sessions == 0 && after.Goroutines <= before.Goroutines+2 &&
+					after.HeapInuse <= before.HeapInuse+8<<20 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("not back to the baseline: before %+v, after %+v", before, after)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestChurnRecovery is TestChurn against a server with connection state
+// recovery (and retry deduplication), each client's connections reset
+// every 300 ms on average: every reconnection recovers its session, and
+// across them no "msg" is lost or received twice, every say is
+// acknowledged and handled once (the "said" relays), and the server
+// returns to its baseline.
+func TestChurnRecovery(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		transports []string
+	}{
+		{"websocket", []string{"websocket"}},
+		{"polling", []string{"polling"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, addr := startServerWith(t, "127.0.0.1:0", 10, 200, true)
+			defer s.close(t)
+			before := CurrentStats(s.srv)
+			res, err := Run(context.Background(), Config{
+				URL:         "http://" + addr,
+				Clients:     50,
+				Duration:    3 * time.Second,
+				Rooms:       10,
+				MinLifetime: 1500 * time.Millisecond,
+				MaxLifetime: 3 * time.Second,
+				SayEvery:    200 * time.Millisecond,
+				Transports:  tc.transports,
+				Recovery:    true,
+				DropEvery:   300 * time.Millisecond,
+				// Reconnect at once: many drops in a short run.
+				ReconnectionDelay:    20 * time.Millisecond,
+				ReconnectionDelayMax: 100 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(res)
+			if rs, ok := CurrentRecoveryStats(s.srv); !ok || rs.StoredPackets == 0 {
+				t.Errorf("recovery store: %+v, %v", rs, ok)
+			}
+			// Everything Failed checks but NotBack: how fast a client
+			// reconnects depends on the machine's load; the command checks
+			// it (30 s), not this short run.
+			if res.Gaps != 0 || res.Duplicates != 0 || res.SaidGaps != 0 || res.SaidDuplicates != 0 ||
+				res.SayErrors != 0 || res.ConnectErrors != 0 || res.Unrecovered != 0 {
+				t.Fatalf("lost, duplicated or failed: %v", res)
+			}
+			if res.Sessions < 50 || res.Messages == 0 || res.Says == 0 || res.Said == 0 ||
+				res.Drops < 50 || res.Recovered < 20 {
+				t.Fatalf("too little happened: %v", res)
+			}
+			// Back to the baseline once every client is gone (the few events
+			// kept for recovery weigh nothing here).
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				after := CurrentStats(s.srv)
