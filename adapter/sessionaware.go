@@ -25,8 +25,9 @@ const (
 // bytes, plus StoredRoomOverhead per room it was sent to or excluded. Both
 // count towards SessionOptions.MaxBytes.
 const (
-	StoredPacketOverhead = 128
+	StoredPacketOverhead = 168
 	StoredRoomOverhead   = 24
+	storedExtrasOverhead = 64 // attachments or excluded rooms
 )
 
 // SessionOptions configure the connection state recovery of a
@@ -89,13 +90,49 @@ type SessionAware struct {
 	sweeping sync.WaitGroup
 }
 
+// storedPacket is a stored event: what it takes to send it again and to
+// tell which sockets it was for. It is kept small: there may be hundreds of
+// thousands.
 type storedPacket struct {
-	seq    uint64
-	at     time.Time
-	p      *parser.Packet
-	rooms  []Room // unique; empty: every socket
+	seq   uint64
+	at    int64 // a.now() in nanoseconds since the Unix epoch
+	data  []byte
+	rooms []Room        // unique; empty: every socket
+	more  *storedExtras // nil for most events
+}
+
+// storedExtras are the rarely used parts of a stored event.
+type storedExtras struct {
+	atts   [][]byte
 	except []Room
-	size   int64
+}
+
+// size is what e counts against MaxBytes.
+func (e *storedPacket) size() int64 {
+	n := StoredPacketOverhead + int64(len(e.data)) + StoredRoomOverhead*int64(len(e.rooms))
+	if e.more != nil {
+		n += storedExtrasOverhead + StoredRoomOverhead*int64(len(e.more.except))
+		for _, b := range e.more.atts {
+			n += int64(len(b))
+		}
+	}
+	return n
+}
+
+func (e *storedPacket) except() []Room {
+	if e.more == nil {
+		return nil
+	}
+	return e.more.except
+}
+
+// packet rebuilds the event to send it again.
+func (e *storedPacket) packet(nsp string) *parser.Packet {
+	p := &parser.Packet{Type: parser.Event, Namespace: nsp, ID: parser.NoID, Data: e.data}
+	if e.more != nil {
+		p.Attachments = e.more.atts
+	}
+	return p
 }
 
 type keptSession struct {
@@ -225,15 +262,22 @@ func (a *SessionAware) storeLocked(p *parser.Packet, opts BroadcastOptions) (fir
 		}
 		p.Attachments = atts
 	}
-	e := &storedPacket{seq: a.seq, at: a.now(), p: p, except: slices.Clone(opts.Except)}
-	for _, r := range opts.Rooms {
-		if !slices.Contains(e.rooms, r) {
-			e.rooms = append(e.rooms, r)
-		}
+	e := &storedPacket{seq: a.seq, at: a.now().UnixNano(), data: p.Data, rooms: opts.Rooms}
+	if len(p.Attachments) > 0 || len(opts.Except) > 0 {
+		e.more = &storedExtras{atts: p.Attachments, except: opts.Except}
 	}
-	e.size = StoredPacketOverhead + int64(len(p.Data)) + StoredRoomOverhead*int64(len(e.rooms)+len(e.except))
-	for _, b := range p.Attachments {
-		e.size += int64(len(b))
+	// The operator's room lists are not modified after a broadcast: keep
+	// them, unless a room is repeated.
+	for i, r := range opts.Rooms {
+		if slices.Contains(opts.Rooms[:i], r) {
+			e.rooms = nil
+			for _, r := range opts.Rooms {
+				if !slices.Contains(e.rooms, r) {
+					e.rooms = append(e.rooms, r)
+				}
+			}
+			break
+		}
 	}
 	a.entries.push(e)
 	if len(e.rooms) == 0 {
@@ -248,21 +292,21 @@ func (a *SessionAware) storeLocked(p *parser.Packet, opts BroadcastOptions) (fir
 			f.push(e)
 		}
 	}
-	a.bytes += e.size
+	a.bytes += e.size()
 	a.evictLocked(e.at)
 	return a.entries.len() == 1
 }
 
 // evictLocked drops the packets older than the retention and, oldest first,
 // those over the byte limit.
-func (a *SessionAware) evictLocked(now time.Time) {
+func (a *SessionAware) evictLocked(now int64) {
 	for a.entries.len() > 0 {
 		e := a.entries.front()
-		if a.bytes <= a.opts.MaxBytes && now.Sub(e.at) < a.opts.Retention {
+		if a.bytes <= a.opts.MaxBytes && time.Duration(now-e.at) < a.opts.Retention {
 			return
 		}
 		a.entries.pop()
-		a.bytes -= e.size
+		a.bytes -= e.size()
 		if len(e.rooms) == 0 {
 			if a.all.len() > 0 && a.all.front() == e {
 				a.all.pop()
@@ -418,14 +462,14 @@ func (a *SessionAware) missedLocked(rooms []Room, from uint64) []*parser.Packet 
 	out := make([]*parser.Packet, 0, len(cands))
 	for _, e := range cands {
 		excluded := false
-		for _, r := range e.except {
+		for _, r := range e.except() {
 			if seen[r] {
 				excluded = true
 				break
 			}
 		}
 		if !excluded {
-			out = append(out, e.p)
+			out = append(out, e.packet(a.nsp.Name()))
 		}
 	}
 	return out
@@ -471,7 +515,7 @@ func (a *SessionAware) nextExpiry() (time.Duration, bool) {
 	var due time.Time
 	a.lmu.Lock()
 	if a.entries.len() > 0 {
-		due = a.entries.front().at.Add(a.opts.Retention)
+		due = time.Unix(0, a.entries.front().at).Add(a.opts.Retention)
 	}
 	a.lmu.Unlock()
 	a.smu.Lock()
@@ -501,7 +545,7 @@ func (a *SessionAware) sweep() {
 
 	now := a.now()
 	a.lmu.Lock()
-	a.evictLocked(now)
+	a.evictLocked(now.UnixNano())
 	a.lmu.Unlock()
 	a.smu.Lock()
 	for a.order.len() > 0 {

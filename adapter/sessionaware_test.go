@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -512,4 +513,29 @@ func FuzzRestoreSession(f *testing.F) {
 			t.Fatalf("Attach after RestoreSession: %v", err)
 		}
 	})
+}
+
+// BenchmarkStoredEventMemory reports the live heap a stored event costs
+// (heap-B/event) next to what MaxBytes counts for it (counted-B/event), for
+// small events to 1,000 rooms: the count must not understate the memory.
+func BenchmarkStoredEventMemory(b *testing.B) {
+	const n = 100_000
+	for range b.N {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		a := NewSessionAwareAdapter(newFakeNS(), SessionOptions{MaxBytes: 1 << 40})
+		for i := range n {
+			p := event(fmt.Sprintf(`["msg",%d,%d]`, i%1000, i))
+			_ = a.Broadcast(p, BroadcastOptions{Rooms: []Room{fmt.Sprint("room-", i%1000)}})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		_, counted := a.Stored()
+		b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/n, "heap-B/event")
+		b.ReportMetric(float64(counted)/n, "counted-B/event")
+		runtime.KeepAlive(a)
+		_ = a.Close(context.Background())
+	}
 }
