@@ -38,6 +38,8 @@ type Namespace struct {
 	parent  *ParentNamespace
 	ackIDs  atomic.Int64
 
+	serverEvents serverEvents
+
 	// roomLocks serialise, per socket id, what changes the id's rooms: a
 	// socket's Join and Leave and its close, and the recovery of a socket
 	// with the same id.
@@ -52,6 +54,7 @@ type Namespace struct {
 
 func newNamespace(srv *Server, name string) *Namespace {
 	n := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
+	n.serverEvents.disp = dispatcher{limit: srv.eventQueueSize, srv: srv}
 	n.adapter = srv.adapterFactory(nsHost{n})
 	ctx, cancel := context.WithTimeout(context.Background(), adapterInitTimeout)
 	defer cancel()
@@ -469,6 +472,10 @@ func (h nsHost) SocketInfo(id adapter.SocketID) (adapter.SocketInfo, bool) {
 		return adapter.SocketInfo{}, false
 	}
 	return adapter.SocketInfo{ID: s.id, Rooms: s.Rooms(), Handshake: s.Handshake(), Data: s.Data()}, true
+}
+
+func (h nsHost) ServerSideEvent(p *parser.Packet, ack func(reply *parser.Packet)) {
+	h.n.onServerSideEmit(p, ack)
 }
 
 func (h nsHost) Disconnect(id adapter.SocketID, close bool) {

@@ -128,6 +128,11 @@ type Namespace interface {
 	// Disconnect disconnects a local socket; with close, its whole
 	// connection is closed.
 	Disconnect(id SocketID, close bool)
+	// ServerSideEvent hands p, an EVENT packet another server sent with
+	// ServerSideEmit, to the namespace's handlers. ack is nil when the
+	// sender waits for no answer; otherwise it is called at most once,
+	// with an ACK packet holding the answer's arguments.
+	ServerSideEvent(p *parser.Packet, ack func(reply *parser.Packet))
 }
 
 // Factory creates the adapter of a namespace.
@@ -182,7 +187,14 @@ type Adapter interface {
 	// DisconnectSockets disconnects the sockets selected by opts.
 	DisconnectSockets(opts BroadcastOptions, close bool) error
 
-	// ServerSideEmit sends an event (data is the raw JSON array
-	// [name, args...]) to the other servers of the cluster.
-	ServerSideEmit(ctx context.Context, data []byte) error
+	// ServerSideEmit sends p, an EVENT packet [name, args...], to the
+	// other servers of the cluster, which hand it to their namespace's
+	// ServerSideEvent.
+	ServerSideEmit(ctx context.Context, p *parser.Packet) error
+	// ServerSideEmitWithAck is ServerSideEmit asking each other server for
+	// an answer. It returns the number of servers expected to answer;
+	// onAck is called for each answer (Data is the JSON array of the
+	// answer's arguments; Socket is empty), from any goroutine, until ctx
+	// ends.
+	ServerSideEmitWithAck(ctx context.Context, p *parser.Packet, onAck func(AckResponse)) (int, error)
 }

@@ -287,4 +287,9 @@ func (a *InMemory) DisconnectSockets(opts BroadcastOptions, close bool) error {
 }
 
 // ServerSideEmit does nothing: there are no other servers.
-func (a *InMemory) ServerSideEmit(context.Context, []byte) error { return nil }
+func (a *InMemory) ServerSideEmit(context.Context, *parser.Packet) error { return nil }
+
+// ServerSideEmitWithAck expects no answer: there are no other servers.
+func (a *InMemory) ServerSideEmitWithAck(context.Context, *parser.Packet, func(AckResponse)) (int, error) {
+	return 0, nil
+}

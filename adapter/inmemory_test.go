@@ -76,6 +76,8 @@ func (f *fakeNS) Disconnect(id SocketID, close bool) {
 	f.mu.Unlock()
 }
 
+func (f *fakeNS) ServerSideEvent(p *parser.Packet, ack func(reply *parser.Packet)) {}
+
 func (f *fakeNS) lastDelivered() []SocketID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -160,8 +162,11 @@ func TestInMemoryRooms(t *testing.T) {
 	if n, err := a.ServerCount(context.Background()); n != 1 || err != nil {
 		t.Fatalf("ServerCount = %d, %v", n, err)
 	}
-	if err := a.ServerSideEmit(context.Background(), []byte(`["x"]`)); err != nil {
+	if err := a.ServerSideEmit(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}); err != nil {
 		t.Fatalf("ServerSideEmit: %v", err)
+	}
+	if n, err := a.ServerSideEmitWithAck(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}, func(AckResponse) {}); n != 0 || err != nil {
+		t.Fatalf("ServerSideEmitWithAck = %d, %v", n, err)
 	}
 	if err := a.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
