@@ -252,6 +252,24 @@ func (s *Server) Local() *BroadcastOperator { return s.Of("/").Local() }
 // right now.
 func (s *Server) Volatile() *BroadcastOperator { return s.Of("/").Volatile() }
 
+// EmitWithAck sends an event to every socket of the main namespace and
+// collects their acknowledgements. See BroadcastOperator.EmitWithAck.
+func (s *Server) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.Of("/").EmitWithAck(ctx, event, args...)
+}
+
+// Compress sets the compress flag of a broadcast to the main namespace. See
+// Namespace.Compress.
+func (s *Server) Compress(compress bool) *BroadcastOperator { return s.Of("/").Compress(compress) }
+
+// Sockets returns the sockets connected to the main namespace on this
+// server.
+func (s *Server) Sockets() []*Socket { return s.Of("/").Sockets() }
+
+// Socket returns the socket of the main namespace connected to this server
+// with this id, or nil (io.sockets.sockets.get(id) in the official API).
+func (s *Server) Socket(id string) *Socket { return s.Of("/").Socket(id) }
+
 // FetchSockets describes the sockets of the main namespace.
 func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return s.Of("/").FetchSockets(ctx)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/internal/sioargs"
 	"github.com/socketio-go/socketio/parser"
 )
@@ -129,60 +128,31 @@ func (n *Namespace) ServerSideEmit(event string, args ...any) error {
 }
 
 // ServerSideEmitWithAck is ServerSideEmit asking every other server for an
-// answer (see ServerEvent.Ack). It waits until each answered or ctx ends,
-// and returns the answers received, one Args of one value per server; when
-// ctx ended first, together with an error matching ErrAckTimeout. With a
-// single-server adapter it returns no answer at once.
+// answer (see ServerEvent.Ack). It waits until each answered, and returns
+// the answers, one Args of one value per server. When ctx ends first, it
+// returns those received with an error matching ErrAckTimeout; when a
+// server does not answer within the adapter's own timeout, with the
+// adapter's error. With a single-server adapter it returns no answer at
+// once.
 func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	p, err := n.newEventPacket(event, args)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		mu        sync.Mutex
-		responses []Args
-		expected  = -1
-		done      = make(chan struct{})
-		closed    bool
-	)
-	check := func() {
-		if !closed && expected >= 0 && len(responses) >= expected {
-			closed = true
-			close(done)
-		}
-	}
-	count, err := n.adapter.ServerSideEmitWithAck(ctx, p, func(r adapter.AckResponse) {
-		if r.Err != nil {
-			return
-		}
+	answers, err := n.adapter.ServerSideEmitWithAck(ctx, p)
+	out := make([]Args, 0, len(answers))
+	for _, r := range answers {
 		a, aerr := newArgs(r.Data, r.Attachments)
 		if aerr != nil {
 			n.srv.logger.Warn("socketio: invalid server-side answer from the cluster, dropped", "nsp", n.name, "err", aerr)
-			return
+			continue
 		}
-		mu.Lock()
-		responses = append(responses, a)
-		check()
-		mu.Unlock()
-	})
-	if err != nil {
-		return nil, err
+		out = append(out, a)
 	}
-	mu.Lock()
-	expected = count
-	check()
-	mu.Unlock()
-	select {
-	case <-done:
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(responses), nil
-	case <-ctx.Done():
-		mu.Lock()
-		defer mu.Unlock()
-		closed = true
-		return slices.Clone(responses), fmt.Errorf("%w (%d of %d servers answered)", ackTimeoutError(ctx), len(responses), count)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ackTimeoutError(ctx), err)
 	}
+	return out, err
 }
 
 // ServerSideEmit sends an event to the main namespace of the other servers

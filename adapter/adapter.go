@@ -192,9 +192,9 @@ type Adapter interface {
 	// ServerSideEvent.
 	ServerSideEmit(ctx context.Context, p *parser.Packet) error
 	// ServerSideEmitWithAck is ServerSideEmit asking each other server for
-	// an answer. It returns the number of servers expected to answer;
-	// onAck is called for each answer (Data is the JSON array of the
-	// answer's arguments; Socket is empty), from any goroutine, until ctx
-	// ends.
-	ServerSideEmitWithAck(ctx context.Context, p *parser.Packet, onAck func(AckResponse)) (int, error)
+	// an answer. It returns the answers (Data is the JSON array of an
+	// answer's arguments; Socket is empty) once every server answered, or
+	// those received with an error when ctx ends first or a server does
+	// not answer in time.
+	ServerSideEmitWithAck(ctx context.Context, p *parser.Packet) ([]AckResponse, error)
 }

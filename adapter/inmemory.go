@@ -290,6 +290,6 @@ func (a *InMemory) DisconnectSockets(opts BroadcastOptions, close bool) error {
 func (a *InMemory) ServerSideEmit(context.Context, *parser.Packet) error { return nil }
 
 // ServerSideEmitWithAck expects no answer: there are no other servers.
-func (a *InMemory) ServerSideEmitWithAck(context.Context, *parser.Packet, func(AckResponse)) (int, error) {
-	return 0, nil
+func (a *InMemory) ServerSideEmitWithAck(context.Context, *parser.Packet) ([]AckResponse, error) {
+	return nil, nil
 }

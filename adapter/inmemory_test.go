@@ -165,8 +165,8 @@ func TestInMemoryRooms(t *testing.T) {
 	if err := a.ServerSideEmit(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}); err != nil {
 		t.Fatalf("ServerSideEmit: %v", err)
 	}
-	if n, err := a.ServerSideEmitWithAck(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}, func(AckResponse) {}); n != 0 || err != nil {
-		t.Fatalf("ServerSideEmitWithAck = %d, %v", n, err)
+	if r, err := a.ServerSideEmitWithAck(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}); r != nil || err != nil {
+		t.Fatalf("ServerSideEmitWithAck = %v, %v", r, err)
 	}
 	if err := a.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
