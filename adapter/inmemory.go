@@ -20,6 +20,24 @@ type InMemory struct {
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{} // members of each room, own rooms excepted
 	sids  map[SocketID]membership
+	hooks RoomHooks
+}
+
+// RoomHooks are called when a room other than a socket's own room gets its
+// first local member (Created) or loses its last one (Deleted), with the
+// adapter's lock held, in the order the changes happen: they must be quick
+// and must not call the adapter. A multi-node adapter uses them to
+// subscribe to a room's channel only while the room has local members.
+type RoomHooks struct {
+	Created func(room Room)
+	Deleted func(room Room)
+}
+
+// SetRoomHooks installs hooks. Call it before the adapter is used.
+func (a *InMemory) SetRoomHooks(h RoomHooks) {
+	a.mu.Lock()
+	a.hooks = h
+	a.mu.Unlock()
 }
 
 // membership lists the rooms of one socket.
@@ -71,6 +89,9 @@ func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 		if members == nil {
 			members = make(map[SocketID]struct{}, 1)
 			a.rooms[r] = members
+			if a.hooks.Created != nil {
+				a.hooks.Created(r)
+			}
 		}
 		members[id] = struct{}{}
 	}
@@ -99,6 +120,9 @@ func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
 		delete(members, id)
 		if len(members) == 0 {
 			delete(a.rooms, room)
+			if a.hooks.Deleted != nil {
+				a.hooks.Deleted(room)
+			}
 		}
 	}
 }
@@ -140,6 +164,16 @@ func (a *InMemory) Sockets(rooms []Room) []SocketID {
 	})
 	slices.Sort(ids)
 	return ids
+}
+
+// HasRoom reports whether room has a local member.
+func (a *InMemory) HasRoom(room Room) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if _, ok := a.rooms[room]; ok {
+		return true
+	}
+	return a.sids[room].own
 }
 
 // Rooms returns the rooms that have members, sorted.

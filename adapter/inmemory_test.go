@@ -392,3 +392,25 @@ func TestInMemoryConcurrent(t *testing.T) {
 		t.Fatalf("maps not empty after DelAll of everyone: %d rooms, %d sids", len(a.rooms), len(a.sids))
 	}
 }
+
+func TestRoomHooks(t *testing.T) {
+	a := NewInMemoryAdapter(newFakeNS())
+	var events []string
+	a.SetRoomHooks(RoomHooks{
+		Created: func(r Room) { events = append(events, "+"+r) },
+		Deleted: func(r Room) { events = append(events, "-"+r) },
+	})
+	a.AddAll("s1", []Room{"s1", "a"})
+	a.AddAll("s2", []Room{"s2", "a", "b"})
+	if !a.HasRoom("a") || !a.HasRoom("s1") || a.HasRoom("c") {
+		t.Fatal("HasRoom")
+	}
+	a.Del("s1", "a")
+	a.DelAll("s2")
+	if got := fmt.Sprint(events); got != "[+a +b -a -b]" && got != "[+a +b -b -a]" {
+		t.Fatalf("events %v", got)
+	}
+	if a.HasRoom("s1") != true || a.HasRoom("s2") {
+		t.Fatal("HasRoom of own rooms")
+	}
+}
