@@ -28,7 +28,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/internal/netpoll":    {},
 		mod + "/adapter":             {mod + "/parser"},
 		mod + "/msgpack":             {mod + "/parser"},
-		mod + "/adapter/cluster":     {mod + "/adapter", mod + "/parser"},
+		mod + "/adapter/cluster":     {mod + "/adapter", mod + "/parser", mod + "/msgpack"},
 		mod + "/engineio":            {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks", mod + "/internal/netpoll"},
 		mod:                          {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks", mod + "/internal/sioargs"},
 		mod + "/cmd/conformance":     {mod, mod + "/engineio"},

@@ -9,9 +9,9 @@ import (
 )
 
 // Bus connects the servers of a cluster that run in one process, for tests
-// and examples: each server's adapters meet on it. Messages travel in
-// their JSON form when they hold no binary value (so that the codec is
-// exercised), in order, asynchronously, like a broker's.
+// and examples: each server's adapters meet on it. Messages travel encoded
+// as the official adapters encode them (JSON, MessagePack when they hold
+// binary values), in order, asynchronously, like a broker's.
 type Bus struct {
 	mu    sync.Mutex
 	nodes map[string]map[string]*busTransport // namespace -> uid -> transport
@@ -98,7 +98,12 @@ func (t *busTransport) run() {
 		m := it.m
 		if it.raw != nil {
 			var err error
-			if m, err = DecodeJSON(it.raw); err != nil {
+			if it.raw[0] == '{' {
+				m, err = DecodeJSON(it.raw)
+			} else {
+				m, err = DecodeMsgpack(it.raw)
+			}
+			if err != nil {
 				continue
 			}
 		}
@@ -115,9 +120,13 @@ func (t *busTransport) push(it busItem) {
 	t.mu.Unlock()
 }
 
-// item encodes m as the broker would carry it.
+// item encodes m as the official adapters would: JSON, or MessagePack
+// when it holds binary values.
 func item(m *Message) busItem {
 	if raw, err := AppendJSON(nil, m); err == nil {
+		return busItem{raw: raw}
+	}
+	if raw, err := AppendMsgpack(nil, m); err == nil {
 		return busItem{raw: raw}
 	}
 	c := *m

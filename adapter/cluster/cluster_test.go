@@ -93,15 +93,17 @@ func none(t *testing.T, ch <-chan string) {
 	}
 }
 
-// joinOnConnect makes each socket join the rooms of its auth ("rooms").
+// joinOnConnect makes each socket join the rooms of its auth ("rooms"), in a
+// middleware: before the client is told it is connected.
 func joinOnConnect(_ int, srv *socketio.Server) {
-	srv.OnConnection(func(s *socketio.Socket) {
+	srv.Use(func(_ context.Context, s *socketio.Socket) error {
 		if rooms, ok := s.Handshake().Auth["rooms"].([]any); ok {
 			for _, r := range rooms {
 				s.Join(fmt.Sprint(r))
 			}
 		}
 		s.SetData(map[string]any{"user": s.Handshake().Auth["user"]})
+		return nil
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/msgpack"
 	"github.com/socketio-go/socketio/parser"
 )
 
@@ -34,11 +35,48 @@ func AppendJSON(dst []byte, m *Message) ([]byte, error) {
 	if m.HasBinary() {
 		return dst, ErrBinary
 	}
+	return appendMessage(dst, m, nil)
+}
+
+// AppendMsgpack appends the MessagePack form of m, as the official adapters
+// write a message that holds binary values (notepack.io): the same object
+// as the JSON form, binary values as bin.
+func AppendMsgpack(dst []byte, m *Message) ([]byte, error) {
+	var atts [][]byte
+	if m.Packet != nil {
+		atts = append(atts, m.Packet.Attachments...)
+	}
+	text, err := appendMessage(nil, m, &atts)
+	if err != nil {
+		return dst, err
+	}
+	return msgpack.FromJSON(dst, text, atts)
+}
+
+// DecodeMsgpack decodes a message in the MessagePack form of the official
+// adapters.
+func DecodeMsgpack(b []byte) (*Message, error) {
+	var atts [][]byte
+	text, rest, err := msgpack.ToJSON(nil, b, &atts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", ErrInvalidMessage)
+	}
+	return decodeMessage(text, atts)
+}
+
+// appendMessage writes m as JSON. Binary values of socket data become
+// placeholders appended to *atts; the packet's placeholders refer to its
+// own attachments, which the caller puts first in *atts. With atts nil,
+// binary socket data is an error.
+func appendMessage(dst []byte, m *Message, atts *[][]byte) ([]byte, error) {
 	dst = fmt.Appendf(dst, `{"type":%d`, int(m.Type))
 	var err error
 	if hasData(m.Type) {
 		dst = append(dst, `,"data":`...)
-		if dst, err = appendData(dst, m); err != nil {
+		if dst, err = appendData(dst, m, atts); err != nil {
 			return dst, err
 		}
 	}
@@ -63,7 +101,7 @@ func appendString(dst []byte, s string) []byte {
 	return dst
 }
 
-func appendData(dst []byte, m *Message) ([]byte, error) {
+func appendData(dst []byte, m *Message, atts *[][]byte) ([]byte, error) {
 	dst = append(dst, '{')
 	switch m.Type {
 	case Broadcast:
@@ -99,7 +137,7 @@ func appendData(dst []byte, m *Message) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendSocket(dst, s); err != nil {
+			if dst, err = appendSocket(dst, s, atts); err != nil {
 				return dst, err
 			}
 		}
@@ -183,26 +221,29 @@ type socketJSON struct {
 	Data      json.RawMessage `json:"data,omitempty"`
 }
 
-func appendSocket(dst []byte, s adapter.SocketInfo) ([]byte, error) {
+func appendSocket(dst []byte, s adapter.SocketInfo, atts *[][]byte) ([]byte, error) {
 	hs, err := marshalHandshake(s.Handshake)
 	if err != nil {
 		return dst, err
-	}
-	var data []byte
-	if s.Data != nil {
-		if data, err = json.Marshal(s.Data); err != nil {
-			return dst, fmt.Errorf("cluster: socket %s: data: %w", s.ID, err)
-		}
 	}
 	rooms := s.Rooms
 	if rooms == nil {
 		rooms = []string{}
 	}
-	b, err := json.Marshal(socketJSON{ID: s.ID, Handshake: hs, Rooms: rooms, Data: data})
-	if err != nil {
-		return dst, err
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, s.ID)
+	dst = append(dst, `,"handshake":`...)
+	dst = append(dst, hs...)
+	dst = append(dst, `,"rooms":`...)
+	dst = appendStrings(dst, rooms)
+	if s.Data != nil {
+		dst = append(dst, `,"data":`...)
+		// JSON.stringify's form; binary values as placeholders.
+		if dst, err = parser.AppendValue(dst, s.Data, atts); err != nil {
+			return dst, fmt.Errorf("cluster: socket %s: data: %w", s.ID, err)
+		}
 	}
-	return append(dst, b...), nil
+	return append(dst, '}'), nil
 }
 
 // handshakeJSON is the wire form of a handshake: headers and query as
@@ -360,7 +401,11 @@ type optsJSON struct {
 
 // DecodeJSON decodes a message in the JSON form of the official adapters.
 // Binary values cannot appear in it (they come as MessagePack).
-func DecodeJSON(b []byte) (*Message, error) {
+func DecodeJSON(b []byte) (*Message, error) { return decodeMessage(b, nil) }
+
+// decodeMessage decodes the JSON form of a message whose placeholders
+// refer to atts (from MessagePack).
+func decodeMessage(b []byte, atts [][]byte) (*Message, error) {
 	var e envelope
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
@@ -376,14 +421,14 @@ func DecodeJSON(b []byte) (*Message, error) {
 	if len(e.Data) == 0 || json.Unmarshal(e.Data, &d) != nil {
 		return nil, fmt.Errorf("%w: type %d without a valid data object", ErrInvalidMessage, m.Type)
 	}
-	if err := fillMessage(m, &d); err != nil {
+	if err := fillMessage(m, &d, atts); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // fillMessage copies what m's type needs from d, checking it.
-func fillMessage(m *Message, d *dataJSON) error {
+func fillMessage(m *Message, d *dataJSON, atts [][]byte) error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: type %d: %s", ErrInvalidMessage, m.Type, what)
 	}
@@ -418,7 +463,7 @@ func fillMessage(m *Message, d *dataJSON) error {
 		if json.Unmarshal(d.Packet, &pk) != nil || len(pk.Data) == 0 || pk.Data[0] != '[' {
 			return bad("no packet")
 		}
-		m.Packet = &parser.Packet{Type: parser.Event, ID: parser.NoID, Namespace: m.NSP, Data: compact(pk.Data)}
+		m.Packet = &parser.Packet{Type: parser.Event, ID: parser.NoID, Namespace: m.NSP, Data: compact(pk.Data), Attachments: atts}
 	case SocketsJoin, SocketsLeave:
 		if err := opts(); err != nil {
 			return err
@@ -439,7 +484,7 @@ func fillMessage(m *Message, d *dataJSON) error {
 			return err
 		}
 		for _, s := range d.Sockets {
-			info, err := socketInfo(s)
+			info, err := socketInfo(s, atts)
 			if err != nil {
 				return bad(err.Error())
 			}
@@ -449,7 +494,7 @@ func fillMessage(m *Message, d *dataJSON) error {
 		if len(d.Packet) == 0 || d.Packet[0] != '[' {
 			return bad("no packet")
 		}
-		m.Packet = &parser.Packet{Type: parser.Event, ID: parser.NoID, Namespace: m.NSP, Data: compact(d.Packet)}
+		m.Packet = &parser.Packet{Type: parser.Event, ID: parser.NoID, Namespace: m.NSP, Data: compact(d.Packet), Attachments: atts}
 	case ServerSideEmitResponse, BroadcastAck:
 		if err := needRequest(); err != nil {
 			return err
@@ -459,7 +504,7 @@ func fillMessage(m *Message, d *dataJSON) error {
 			v = json.RawMessage("null")
 		}
 		data := append(append([]byte{'['}, compact(v)...), ']')
-		m.Packet = &parser.Packet{Type: parser.Ack, ID: parser.NoID, Namespace: m.NSP, Data: data}
+		m.Packet = &parser.Packet{Type: parser.Ack, ID: parser.NoID, Namespace: m.NSP, Data: data, Attachments: atts}
 	case BroadcastClientCount:
 		if err := needRequest(); err != nil {
 			return err
@@ -485,14 +530,14 @@ func compact(raw []byte) []byte {
 	return b.Bytes()
 }
 
-func socketInfo(s socketJSON) (adapter.SocketInfo, error) {
+func socketInfo(s socketJSON, atts [][]byte) (adapter.SocketInfo, error) {
 	hs, err := unmarshalHandshake(s.Handshake)
 	if err != nil {
 		return adapter.SocketInfo{}, fmt.Errorf("socket %q: handshake: %w", s.ID, err)
 	}
 	info := adapter.SocketInfo{ID: s.ID, Rooms: s.Rooms, Handshake: hs}
 	if len(s.Data) > 0 && string(s.Data) != "null" {
-		if err := json.Unmarshal(s.Data, &info.Data); err != nil {
+		if err := parser.DecodeValue(s.Data, atts, &info.Data); err != nil {
 			return adapter.SocketInfo{}, fmt.Errorf("socket %q: data: %w", s.ID, err)
 		}
 	}

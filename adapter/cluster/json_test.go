@@ -162,3 +162,44 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestMsgpackWire checks the MessagePack form of a binary broadcast against
+// the bytes the official sharded adapter writes (notepack.io), and round
+// trips of the types that may carry binary.
+func TestMsgpackWire(t *testing.T) {
+	m := &Message{Type: Broadcast, UID: "u", NSP: "/", Opts: adapter.BroadcastOptions{},
+		Packet: &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["b",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1, 2}}}}
+	got, err := AppendMsgpack(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// {type:3, data:{packet:{type:2, data:["b", <bin 0102>]}, opts:{rooms:[], except:[], flags:{}}}, uid:"u", nsp:"/"}
+	want := "\x84\xa4type\x03\xa4data\x82\xa6packet\x82\xa4type\x02\xa4data\x92\xa1b\xc4\x02\x01\x02" +
+		"\xa4opts\x83\xa5rooms\x90\xa6except\x90\xa5flags\x80\xa3uid\xa1u\xa3nsp\xa1/"
+	if string(got) != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	for _, m := range []*Message{
+		m,
+		{Type: ServerSideEmit, UID: "u", NSP: "/", RequestID: "r", Packet: &parser.Packet{Data: []byte(`["ev",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{9}}}},
+		{Type: BroadcastAck, UID: "u", NSP: "/", RequestID: "r", Packet: &parser.Packet{Data: []byte(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{7}}}},
+		{Type: FetchSocketsResponse, UID: "u", NSP: "/", RequestID: "r", Sockets: []adapter.SocketInfo{{ID: "s", Rooms: []string{"s"}, Data: map[string]any{"avatar": []byte{5}}}}},
+	} {
+		b, err := AppendMsgpack(nil, m)
+		if err != nil {
+			t.Fatalf("type %d: %v", m.Type, err)
+		}
+		back, err := DecodeMsgpack(b)
+		if err != nil {
+			t.Fatalf("type %d: decode: %v", m.Type, err)
+		}
+		if m.Packet != nil && (string(back.Packet.Data) != string(m.Packet.Data) || string(back.Packet.Attachments[0]) != string(m.Packet.Attachments[0])) {
+			t.Fatalf("type %d: packet %s %v", m.Type, back.Packet.Data, back.Packet.Attachments)
+		}
+		if m.Sockets != nil {
+			if d, _ := back.Sockets[0].Data.(map[string]any); string(d["avatar"].([]byte)) != "\x05" {
+				t.Fatalf("socket data %#v", back.Sockets[0].Data)
+			}
+		}
+	}
+}
