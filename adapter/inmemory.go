@@ -23,14 +23,15 @@ type InMemory struct {
 	hooks RoomHooks
 }
 
-// RoomHooks are called when a room other than a socket's own room gets its
-// first local member (Created) or loses its last one (Deleted), with the
-// adapter's lock held, in the order the changes happen: they must be quick
-// and must not call the adapter. A multi-node adapter uses them to
-// subscribe to a room's channel only while the room has local members.
+// RoomHooks are called when a room gets its first local member (Created)
+// or loses its last one (Deleted), with the adapter's lock held, in the
+// order the changes happen: they must be quick and must not call the
+// adapter. private is true for a socket's own room. A multi-node adapter
+// uses them to subscribe to a room's channel only while the room has local
+// members.
 type RoomHooks struct {
-	Created func(room Room)
-	Deleted func(room Room)
+	Created func(room Room, private bool)
+	Deleted func(room Room, private bool)
 }
 
 // SetRoomHooks installs hooks. Call it before the adapter is used.
@@ -78,6 +79,9 @@ func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 	m := a.sids[id]
 	for _, r := range rooms {
 		if r == id {
+			if !m.own && a.hooks.Created != nil {
+				a.hooks.Created(r, true)
+			}
 			m.own = true
 			continue
 		}
@@ -90,7 +94,7 @@ func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 			members = make(map[SocketID]struct{}, 1)
 			a.rooms[r] = members
 			if a.hooks.Created != nil {
-				a.hooks.Created(r)
+				a.hooks.Created(r, false)
 			}
 		}
 		members[id] = struct{}{}
@@ -107,6 +111,9 @@ func (a *InMemory) Del(id SocketID, room Room) {
 		return
 	}
 	if room == id {
+		if m.own && a.hooks.Deleted != nil {
+			a.hooks.Deleted(room, true)
+		}
 		m.own = false
 	} else if i := slices.Index(m.rooms, room); i >= 0 {
 		m.rooms = slices.Delete(m.rooms, i, i+1)
@@ -121,7 +128,7 @@ func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
 		if len(members) == 0 {
 			delete(a.rooms, room)
 			if a.hooks.Deleted != nil {
-				a.hooks.Deleted(room)
+				a.hooks.Deleted(room, false)
 			}
 		}
 	}
@@ -131,8 +138,12 @@ func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
 func (a *InMemory) DelAll(id SocketID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, r := range a.sids[id].rooms {
+	m := a.sids[id]
+	for _, r := range m.rooms {
 		a.delFromRoomLocked(id, r)
+	}
+	if m.own && a.hooks.Deleted != nil {
+		a.hooks.Deleted(id, true)
 	}
 	delete(a.sids, id)
 }

@@ -397,8 +397,20 @@ func TestRoomHooks(t *testing.T) {
 	a := NewInMemoryAdapter(newFakeNS())
 	var events []string
 	a.SetRoomHooks(RoomHooks{
-		Created: func(r Room) { events = append(events, "+"+r) },
-		Deleted: func(r Room) { events = append(events, "-"+r) },
+		Created: func(r Room, private bool) {
+			if !private {
+				events = append(events, "+"+r)
+			} else {
+				events = append(events, "+own:"+r)
+			}
+		},
+		Deleted: func(r Room, private bool) {
+			if !private {
+				events = append(events, "-"+r)
+			} else {
+				events = append(events, "-own:"+r)
+			}
+		},
 	})
 	a.AddAll("s1", []Room{"s1", "a"})
 	a.AddAll("s2", []Room{"s2", "a", "b"})
@@ -407,7 +419,7 @@ func TestRoomHooks(t *testing.T) {
 	}
 	a.Del("s1", "a")
 	a.DelAll("s2")
-	if got := fmt.Sprint(events); got != "[+a +b -a -b]" && got != "[+a +b -b -a]" {
+	if got := fmt.Sprint(events); got != "[+own:s1 +a +own:s2 +b -a -b -own:s2]" {
 		t.Fatalf("events %v", got)
 	}
 	if a.HasRoom("s1") != true || a.HasRoom("s2") {

@@ -1,0 +1,184 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	socketio "github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
+
+// redisAddr is the Redis the tests use: $REDIS_ADDR, or 127.0.0.1:6379,
+// started with redis-server when nothing answers there.
+func redisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if c.Ping(ctx).Err() == nil {
+		return addr
+	}
+	if addr == "127.0.0.1:6379" {
+		cmd := exec.Command("redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("no Redis at %s and redis-server failed: %v %s", addr, err, out)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for c.Ping(ctx).Err() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("redis-server started but %s does not answer", addr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return addr
+	}
+	t.Fatalf("no Redis at %s", addr)
+	return ""
+}
+
+func newClient(t testing.TB) goredis.UniversalClient {
+	c := goredis.NewClient(&goredis.Options{Addr: redisAddr(t)})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func randomPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "test-" + hex.EncodeToString(b[:])
+}
+
+type goNode struct {
+	srv *socketio.Server
+	url string
+}
+
+func startGoNode(t *testing.T, factory adapter.Factory, setup func(*socketio.Server)) *goNode {
+	t.Helper()
+	srv := socketio.NewServer(&socketio.Options{Adapter: factory})
+	if setup != nil {
+		setup(srv)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+	})
+	return &goNode{srv: srv, url: hs.URL}
+}
+
+func dial(t *testing.T, url string, auth map[string]any) (*client.Socket, <-chan string) {
+	t.Helper()
+	m, err := client.NewManager(url, &client.Options{Transports: []string{client.TransportWebSocket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	s := m.Socket("/", &client.SocketOptions{Auth: auth})
+	events := make(chan string, 64)
+	s.OnAny(func(e *client.Event) {
+		b, _ := json.Marshal(e.Args())
+		events <- e.Name() + " " + string(b)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, events
+}
+
+func recv(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("timeout")
+		return ""
+	}
+}
+
+func joinFromAuth(srv *socketio.Server) {
+	srv.Use(func(_ context.Context, s *socketio.Socket) error {
+		if rooms, ok := s.Handshake().Auth["rooms"].([]any); ok {
+			for _, r := range rooms {
+				s.Join(fmt.Sprint(r))
+			}
+		}
+		return nil
+	})
+	srv.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
+		if e.HasAck() {
+			_ = e.Ack("go")
+		}
+	})
+}
+
+// TestShardedGoCluster runs two Go servers on Redis sharded pub/sub.
+func TestShardedGoCluster(t *testing.T) {
+	for _, mode := range []SubscriptionMode{Dynamic, Static, DynamicPrivate} {
+		t.Run(string(mode), func(t *testing.T) {
+			c := newClient(t)
+			opts := ShardedOptions{ChannelPrefix: randomPrefix(), SubscriptionMode: mode}
+			n1 := startGoNode(t, NewShardedAdapter(c, opts), joinFromAuth)
+			n2 := startGoNode(t, NewShardedAdapter(c, opts), joinFromAuth)
+			a, ea := dial(t, n1.url, map[string]any{"rooms": []string{"room"}})
+			b, eb := dial(t, n2.url, map[string]any{"rooms": []string{"room"}})
+
+			_ = n1.srv.To("room").Emit("r", 1)
+			for _, ch := range []<-chan string{ea, eb} {
+				if got := recv(t, ch); got != `r [1]` {
+					t.Fatalf("got %s", got)
+				}
+			}
+			_ = n2.srv.To(a.ID()).Emit("direct", []byte("bin"))
+			if got := recv(t, ea); got != `direct [{"_placeholder":true,"num":0}]` {
+				t.Fatalf("got %s", got)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			socks, err := n1.srv.FetchSockets(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, s := range socks {
+				ids = append(ids, s.ID())
+			}
+			sort.Strings(ids)
+			want := []string{a.ID(), b.ID()}
+			sort.Strings(want)
+			if !slices.Equal(ids, want) {
+				t.Fatalf("fetched %v want %v", ids, want)
+			}
+			answers, err := n2.srv.ServerSideEmitWithAck(ctx, "hello")
+			if err != nil || len(answers) != 1 {
+				t.Fatalf("answers %v %v", answers, err)
+			}
+		})
+	}
+}
