@@ -583,10 +583,16 @@ func (a *Adapter) OnResponse(m *Message) {
 		if r == nil || r.finished || r.typ+1 != m.Type {
 			break
 		}
-		if _, dup := r.answered[m.UID]; dup {
+		uid := m.UID
+		if uid == "" {
+			// Protocols whose answers do not say who sends them (the
+			// classic Redis adapter): each answer counts.
+			uid = fmt.Sprint("#", len(r.answered))
+		}
+		if _, dup := r.answered[uid]; dup {
 			break
 		}
-		r.answered[m.UID] = struct{}{}
+		r.answered[uid] = struct{}{}
 		delete(r.missing, m.UID)
 		if m.Type == FetchSocketsResponse {
 			r.sockets = append(r.sockets, m.Sockets...)
