@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -233,5 +234,71 @@ func TestClassicGoCluster(t *testing.T) {
 	recv(t, eb)
 	if rooms := n1.srv.Socket(a.ID()).Rooms(); slices.Contains(rooms, "room") {
 		t.Fatalf("rooms %v after a remote socketsLeave", rooms)
+	}
+}
+
+// TestEmitter drives Go servers on the classic adapter from an Emitter.
+func TestEmitter(t *testing.T) {
+	c := newClient(t)
+	key := randomPrefix()
+	got := make(chan string, 4)
+	setup := func(srv *socketio.Server) {
+		joinFromAuth(srv)
+		srv.OnServerSideEmit("job", func(e *socketio.ServerEvent) {
+			var n int
+			_ = e.Decode(&n)
+			got <- fmt.Sprint("job ", n)
+		})
+	}
+	n1 := startGoNode(t, NewAdapter(c, Options{Key: key}), setup)
+	n2 := startGoNode(t, NewAdapter(c, Options{Key: key}), setup)
+	a, ea := dial(t, n1.url, map[string]any{"rooms": []string{"r1"}})
+	_, eb := dial(t, n2.url, map[string]any{"rooms": []string{"r2"}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	em := NewEmitter(c, &EmitterOptions{Key: key})
+	if err := em.Emit(ctx, "all", 1, []byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []<-chan string{ea, eb} {
+		if g := recv(t, ch); g != `all [1,{"_placeholder":true,"num":0}]` {
+			t.Fatalf("got %s", g)
+		}
+	}
+	_ = em.To("r2").Emit(ctx, "r2")
+	if g := recv(t, eb); g != `r2 []` {
+		t.Fatalf("got %s", g)
+	}
+	_ = em.Except("r2").Emit(ctx, "not r2")
+	if g := recv(t, ea); g != `not r2 []` {
+		t.Fatalf("got %s", g)
+	}
+	if err := em.In("r1").SocketsJoin(ctx, "r3"); err != nil {
+		t.Fatal(err)
+	}
+	_ = em.To("r3").Emit(ctx, "r3")
+	if g := recv(t, ea); g != `r3 []` {
+		t.Fatalf("got %s (the join travels before the emit)", g)
+	}
+	if err := em.ServerSideEmit(ctx, "job", 5); err != nil {
+		t.Fatal(err)
+	}
+	if g := recv(t, got); g != "job 5" {
+		t.Fatalf("got %s", g)
+	}
+	recv(t, got)
+	if err := em.In(a.ID()).DisconnectSockets(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("still connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := em.Emit(ctx, "connect"); !errors.Is(err, ErrReservedEvent) {
+		t.Fatalf("reserved: %v", err)
 	}
 }
