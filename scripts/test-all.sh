@@ -59,8 +59,13 @@ run "gofmt" gofmt_check
 run "go vet" go vet ./...
 run "go vet (examples)" bash -c 'cd examples && go vet ./...'
 run "go vet (benchmarks)" bash -c 'cd benchmarks && go vet ./...'
-run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff)'
+run "go vet (adapters/redis)" bash -c 'cd adapters/redis && go vet ./...'
+run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff) && (cd adapters/redis && go mod tidy -diff)'
 run "staticcheck" go tool -modfile=internal/tools/go.mod staticcheck ./...
+run "staticcheck (adapters/redis)" bash -c 'cd adapters/redis && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
+# Redis adapters: a real Redis on loopback (started by the tests when none
+# answers on 127.0.0.1:6379), Go-only clusters and mixed Go + Node clusters.
+run "go test -race (adapters/redis)" bash -c 'cd adapters/redis && go test -race -count=1 ./...'
 run "go test -race" go test -race -shuffle=on -count=1 ./...
 run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./...'
 # The benchmark suite runs on its own (bash benchmarks/run.sh); here its
@@ -98,6 +103,7 @@ if [ "$FUZZTIME" != "0" ]; then
   done
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
   run "fuzz adapter FuzzRestoreSession" fuzz ./adapter FuzzRestoreSession
+  run "fuzz adapter/cluster FuzzDecodeJSON" fuzz ./adapter/cluster FuzzDecodeJSON
   for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
     run "fuzz msgpack $t" fuzz ./msgpack "$t"
   done
