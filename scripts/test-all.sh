@@ -46,6 +46,7 @@ npm_ci() { # dir
 
 step "npm dependencies (from lockfiles)"
 npm_ci interop
+npm_ci adapters/redis/interop
 npm_ci internal/websocket/testdata
 npm_ci msgpack/testdata
 npm_ci examples/chat
