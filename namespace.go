@@ -202,9 +202,6 @@ func (n *Namespace) connect(s *Socket) {
 			// the namespace lock orders them with broadcasts (which hold
 			// the read lock while delivering): a broadcast that reaches the
 			// socket is queued after its CONNECT.
-			// In its own room first: once the client is told it is
-			// connected, FetchSockets and broadcasts find it.
-			n.adapter.AddAll(s.id, []string{s.id})
 			body := appendConnectPayload(make([]byte, 0, 32), s.id, "")
 			var err error
 			n.mu.Lock()
