@@ -99,7 +99,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	opts := b.opts()
 	if deadline, ok := ctx.Deadline(); ok {
 		// Carried to the other servers of a cluster, which wait as long.
-		opts.Flags.Timeout = time.Until(deadline)
+		opts.Flags.Timeout = time.Until(deadline).Round(time.Millisecond)
 	}
 	servers := 1
 	if !b.flags.Local {

@@ -133,6 +133,12 @@ func buildHandshake(c *conn, auth []byte, now time.Time) *Handshake {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
+	if r.Host != "" && r.Header.Get("Host") == "" {
+		// net/http moves the Host header to r.Host; the official
+		// handshake has it among the headers. (Request returns headers of
+		// the socket's own.)
+		r.Header.Set("Host", r.Host)
+	}
 	h := &Handshake{
 		Headers: r.Header,
 		Time:    now,

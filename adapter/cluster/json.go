@@ -131,17 +131,11 @@ func appendData(dst []byte, m *Message, atts *[][]byte) ([]byte, error) {
 	case FetchSocketsResponse:
 		dst = append(dst, `"requestId":`...)
 		dst = appendString(dst, m.RequestID)
-		dst = append(dst, `,"sockets":[`...)
-		for i, s := range m.Sockets {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendSocket(dst, s, atts); err != nil {
-				return dst, err
-			}
+		dst = append(dst, `,"sockets":`...)
+		var err error
+		if dst, err = AppendSockets(dst, m.Sockets, atts); err != nil {
+			return dst, err
 		}
-		dst = append(dst, ']')
 	case ServerSideEmit:
 		if m.RequestID != "" {
 			dst = append(dst, `"requestId":`...)
@@ -217,7 +211,7 @@ func appendOpts(dst []byte, o adapter.BroadcastOptions) []byte {
 type socketJSON struct {
 	ID        string          `json:"id"`
 	Handshake json.RawMessage `json:"handshake"`
-	Rooms     []string        `json:"rooms"`
+	Rooms     RoomList        `json:"rooms"`
 	Data      json.RawMessage `json:"data,omitempty"`
 }
 
@@ -236,14 +230,33 @@ func appendSocket(dst []byte, s adapter.SocketInfo, atts *[][]byte) ([]byte, err
 	dst = append(dst, hs...)
 	dst = append(dst, `,"rooms":`...)
 	dst = appendStrings(dst, rooms)
-	if s.Data != nil {
-		dst = append(dst, `,"data":`...)
+	dst = append(dst, `,"data":`...)
+	if s.Data == nil {
+		// A socket of the official server always has data, {} at first.
+		dst = append(dst, "{}"...)
+	} else if dst, err = parser.AppendValue(dst, s.Data, atts); err != nil {
 		// JSON.stringify's form; binary values as placeholders.
-		if dst, err = parser.AppendValue(dst, s.Data, atts); err != nil {
-			return dst, fmt.Errorf("cluster: socket %s: data: %w", s.ID, err)
-		}
+		return dst, fmt.Errorf("cluster: socket %s: data: %w", s.ID, err)
 	}
 	return append(dst, '}'), nil
+}
+
+// AppendSockets appends the sockets as the official adapters write them in
+// a fetchSockets answer: a JSON array of {id, handshake, rooms, data}, with
+// the binary values of the data as placeholders appended to *atts (with
+// atts nil, binary data is an error).
+func AppendSockets(dst []byte, sockets []adapter.SocketInfo, atts *[][]byte) ([]byte, error) {
+	dst = append(dst, '[')
+	for i, s := range sockets {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = appendSocket(dst, s, atts); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
 }
 
 // handshakeJSON is the wire form of a handshake: headers and query as
@@ -305,7 +318,14 @@ func marshalHandshake(h *adapter.Handshake) ([]byte, error) {
 			w.Auth = json.RawMessage("{}")
 		}
 	}
-	return json.Marshal(w)
+	// As JSON.stringify: no HTML escaping.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func zoneName(t time.Time) string {
@@ -372,6 +392,38 @@ func stringOrStrings(raw json.RawMessage) []string {
 	return []string{string(raw)}
 }
 
+// RoomList is a list of rooms as it comes from the broker: strings, or
+// numbers (a Node server's socket.join(42) makes a room that is the number
+// 42), which become their decimal form as JavaScript's String writes it.
+type RoomList []string
+
+// UnmarshalJSON reads an array of strings and numbers.
+func (l *RoomList) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(RoomList, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if err := json.Unmarshal(r, &s); err == nil {
+			out = append(out, s)
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(r, &f); err != nil {
+			return fmt.Errorf("room %s is neither a string nor a number", r)
+		}
+		num, err := parser.AppendValue(nil, f, nil)
+		if err != nil {
+			return err
+		}
+		out = append(out, string(num))
+	}
+	*l = out
+	return nil
+}
+
 // envelope is a message as it comes from the broker.
 type envelope struct {
 	Type *int            `json:"type"`
@@ -384,15 +436,15 @@ type dataJSON struct {
 	Packet      json.RawMessage `json:"packet"`
 	Opts        *optsJSON       `json:"opts"`
 	RequestID   *string         `json:"requestId"`
-	Rooms       []string        `json:"rooms"`
+	Rooms       RoomList        `json:"rooms"`
 	Close       bool            `json:"close"`
 	ClientCount *float64        `json:"clientCount"`
 	Sockets     []socketJSON    `json:"sockets"`
 }
 
 type optsJSON struct {
-	Rooms  []string `json:"rooms"`
-	Except []string `json:"except"`
+	Rooms  RoomList `json:"rooms"`
+	Except RoomList `json:"except"`
 	Flags  struct {
 		Volatile bool     `json:"volatile"`
 		Timeout  *float64 `json:"timeout"`
@@ -530,12 +582,30 @@ func compact(raw []byte) []byte {
 	return b.Bytes()
 }
 
+// DecodeSockets decodes the sockets of a fetchSockets answer, the JSON
+// array AppendSockets writes, whose placeholders refer to atts.
+func DecodeSockets(raw []byte, atts [][]byte) ([]adapter.SocketInfo, error) {
+	var list []socketJSON
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("%w: sockets: %w", ErrInvalidMessage, err)
+	}
+	out := make([]adapter.SocketInfo, 0, len(list))
+	for _, s := range list {
+		info, err := socketInfo(s, atts)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
 func socketInfo(s socketJSON, atts [][]byte) (adapter.SocketInfo, error) {
 	hs, err := unmarshalHandshake(s.Handshake)
 	if err != nil {
 		return adapter.SocketInfo{}, fmt.Errorf("socket %q: handshake: %w", s.ID, err)
 	}
-	info := adapter.SocketInfo{ID: s.ID, Rooms: s.Rooms, Handshake: hs}
+	info := adapter.SocketInfo{ID: s.ID, Rooms: []string(s.Rooms), Handshake: hs}
 	if len(s.Data) > 0 && string(s.Data) != "null" {
 		if err := parser.DecodeValue(s.Data, atts, &info.Data); err != nil {
 			return adapter.SocketInfo{}, fmt.Errorf("socket %q: data: %w", s.ID, err)

@@ -333,18 +333,22 @@ func (t *pubsubTransport) encode(m *cluster.Message) (string, []byte, error) {
 		}
 		return t.request, b, nil
 	case cluster.FetchSocketsResponse:
-		// The sockets are written as the cluster protocol writes them.
-		full, err := cluster.AppendJSON(nil, &cluster.Message{Type: cluster.FetchSocketsResponse, RequestID: m.RequestID, Sockets: m.Sockets})
-		if err != nil {
+		// {requestId, sockets}: JSON, or MessagePack when the sockets'
+		// data hold binary values (Node servers read both).
+		var atts [][]byte
+		b = append(b, `{"requestId":`...)
+		b = appendStr(b, m.RequestID)
+		b = append(b, `,"sockets":`...)
+		var err error
+		if b, err = cluster.AppendSockets(b, m.Sockets, &atts); err != nil {
 			return "", nil, err
 		}
-		var env struct {
-			Data json.RawMessage `json:"data"`
+		b = append(b, '}')
+		if len(atts) > 0 {
+			out, err := msgpack.FromJSON(nil, b, atts)
+			return t.response, out, err
 		}
-		if err := json.Unmarshal(full, &env); err != nil {
-			return "", nil, err
-		}
-		return t.response, env.Data, nil
+		return t.response, b, nil
 	case cluster.ServerSideEmitResponse:
 		b = fmt.Appendf(b, `{"type":%d,"requestId":`, reqServerSideEmit)
 		b = appendStr(b, m.RequestID)
@@ -378,21 +382,21 @@ func (t *pubsubTransport) encode(m *cluster.Message) (string, []byte, error) {
 // classicJSON is a classic request or response in JSON form (MessagePack is
 // converted to this form first).
 type classicJSON struct {
-	UID         string          `json:"uid"`
-	RequestID   *string         `json:"requestId"`
-	Type        *int            `json:"type"`
-	Opts        *reqOpts        `json:"opts"`
-	Rooms       []string        `json:"rooms"`
-	Close       bool            `json:"close"`
-	Data        json.RawMessage `json:"data"`
-	Packet      json.RawMessage `json:"packet"`
-	Sockets     json.RawMessage `json:"sockets"`
-	ClientCount *float64        `json:"clientCount"`
+	UID         string           `json:"uid"`
+	RequestID   *string          `json:"requestId"`
+	Type        *int             `json:"type"`
+	Opts        *reqOpts         `json:"opts"`
+	Rooms       cluster.RoomList `json:"rooms"`
+	Close       bool             `json:"close"`
+	Data        json.RawMessage  `json:"data"`
+	Packet      json.RawMessage  `json:"packet"`
+	Sockets     json.RawMessage  `json:"sockets"`
+	ClientCount *float64         `json:"clientCount"`
 }
 
 type reqOpts struct {
-	Rooms  []string `json:"rooms"`
-	Except []string `json:"except"`
+	Rooms  cluster.RoomList `json:"rooms"`
+	Except cluster.RoomList `json:"except"`
 	Flags  struct {
 		Volatile bool     `json:"volatile"`
 		Timeout  *float64 `json:"timeout"`
@@ -578,14 +582,11 @@ func (t *pubsubTransport) decodeResponse(b []byte) (*cluster.Message, error) {
 	m := &cluster.Message{NSP: t.nsp, RequestID: *r.RequestID}
 	switch {
 	case r.Sockets != nil:
-		// As the cluster protocol writes them: decode through it.
-		full := append(append([]byte(`{"type":8,"data":{"requestId":`), appendStr(nil, m.RequestID)...), `,"sockets":`...)
-		full = append(append(full, r.Sockets...), `},"uid":"","nsp":""}`...)
-		cm, err := cluster.DecodeJSON(full)
+		socks, err := cluster.DecodeSockets(r.Sockets, atts)
 		if err != nil {
 			return nil, err
 		}
-		m.Type, m.Sockets = cluster.FetchSocketsResponse, cm.Sockets
+		m.Type, m.Sockets = cluster.FetchSocketsResponse, socks
 	case r.Type == nil:
 		return nil, nil // an allRooms or sockets answer: not asked by this server
 	case *r.Type == reqServerSideEmit:
