@@ -210,7 +210,11 @@ func TestHandshakeAndRequest(t *testing.T) {
 	if h.URL != "/socket.io/?EIO=4&transport=websocket" || h.Query.Get("EIO") != "4" || h.Query.Get("transport") != "websocket" {
 		t.Fatalf("handshake URL %q, query %v", h.URL, h.Query)
 	}
-	if h.Address != "127.0.0.1" || h.Secure || h.XDomain || h.Headers.Get("Upgrade") != "websocket" || h.Issued == 0 {
+	if h.Address != "127.0.0.1" || h.Secure || h.XDomain || h.Headers.Get("Upgrade") != "websocket" || h.Issued == 0 ||
+		h.Headers.Get("Host") != strings.TrimPrefix(env.hs.URL, "http://") { // as in Node's headers
+		t.Fatalf("handshake %+v", h)
+	}
+	if r.Header.Get("Host") != "" {
 		t.Fatalf("handshake %+v", h)
 	}
 	if r.Method != http.MethodGet || r.URL.Path != "/socket.io/" || r.URL.Query().Get("EIO") != "4" ||

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +202,20 @@ func TestMsgpackWire(t *testing.T) {
 				t.Fatalf("socket data %#v", back.Sockets[0].Data)
 			}
 		}
+	}
+}
+
+// TestNumericRooms: a Node server's socket.join(4242) makes the number 4242
+// a room; it arrives as a number and is the room "4242" here.
+func TestNumericRooms(t *testing.T) {
+	m, err := DecodeJSON([]byte(`{"type":3,"data":{"packet":{"type":2,"data":["bc"]},"opts":{"rooms":[4242,1.5,"r"],"except":[1e21],"flags":{}}},"uid":"u","nsp":"/"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Opts.Rooms, ","); got != "4242,1.5,r" || m.Opts.Except[0] != "1e+21" {
+		t.Fatalf("rooms %v except %v", m.Opts.Rooms, m.Opts.Except)
+	}
+	if _, err := DecodeJSON([]byte(`{"type":4,"data":{"opts":{"rooms":[true],"except":[]},"rooms":[]},"uid":"u","nsp":"/"}`)); err == nil {
+		t.Fatal("a room that is neither a string nor a number was accepted")
 	}
 }
