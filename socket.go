@@ -615,9 +615,9 @@ func (s *Socket) Leave(rooms ...string) {
 	}
 }
 
-// Rooms returns the rooms the socket is in, sorted; its own room (its id)
-// included. In OnDisconnecting and OnDisconnect handlers it returns the
-// rooms the socket was in.
+// Rooms returns the rooms the socket is in: its own room (its id) first,
+// then the others in the order it joined them. In OnDisconnecting and
+// OnDisconnect handlers it returns the rooms the socket was in.
 func (s *Socket) Rooms() []string {
 	if !s.closed() {
 		return s.nsp.adapter.SocketRooms(s.id)

@@ -148,7 +148,9 @@ func (a *InMemory) DelAll(id SocketID) {
 	delete(a.sids, id)
 }
 
-// SocketRooms returns the rooms of socket id, sorted, or nil.
+// SocketRooms returns the rooms of socket id, or nil: its own room first,
+// then the others in the order it joined them (as a Node.js server lists
+// socket.rooms for a socket that joins rooms once connected).
 func (a *InMemory) SocketRooms(id SocketID) []Room {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -160,9 +162,7 @@ func (a *InMemory) SocketRooms(id SocketID) []Room {
 	if m.own {
 		rooms = append(rooms, id)
 	}
-	rooms = append(rooms, m.rooms...)
-	slices.Sort(rooms)
-	return rooms
+	return append(rooms, m.rooms...)
 }
 
 // Sockets returns the ids of the sockets in any of rooms (of every socket

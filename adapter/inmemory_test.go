@@ -115,7 +115,7 @@ func TestInMemoryRooms(t *testing.T) {
 	if got, want := a.Rooms(), []Room{"a", "b", "c", "s1", "s2", "s3", "s4"}; !slices.Equal(got, want) {
 		t.Fatalf("Rooms = %v, want %v", got, want)
 	}
-	if got, want := a.SocketRooms("s3"), []Room{"b", "c", "s3"}; !slices.Equal(got, want) {
+	if got, want := a.SocketRooms("s3"), []Room{"s3", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("SocketRooms(s3) = %v, want %v", got, want)
 	}
 	if got := a.SocketRooms("nobody"); got != nil {
@@ -133,7 +133,7 @@ func TestInMemoryRooms(t *testing.T) {
 	}
 	a.Del("s3", "never-joined")
 	a.Del("nobody", "a")
-	if got, want := a.SocketRooms("s3"), []Room{"b", "s3"}; !slices.Equal(got, want) {
+	if got, want := a.SocketRooms("s3"), []Room{"s3", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("SocketRooms(s3) after Del = %v, want %v", got, want)
 	}
 
@@ -306,7 +306,7 @@ func TestInMemoryRemoteOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(infos) != 1 || infos[0].ID != "s1" || !slices.Equal(infos[0].Rooms, []Room{"a", "s1"}) {
+	if len(infos) != 1 || infos[0].ID != "s1" || !slices.Equal(infos[0].Rooms, []Room{"s1", "a"}) {
 		t.Fatalf("FetchSockets = %+v", infos)
 	}
 
@@ -314,10 +314,10 @@ func TestInMemoryRemoteOperations(t *testing.T) {
 	if err := a.AddSockets(BroadcastOptions{Rooms: []Room{"b"}, Except: []Room{"c"}}, []Room{"x", "y"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := a.SocketRooms("s2"), []Room{"a", "b", "s2", "x", "y"}; !slices.Equal(got, want) {
+	if got, want := a.SocketRooms("s2"), []Room{"s2", "a", "b", "x", "y"}; !slices.Equal(got, want) {
 		t.Fatalf("s2 rooms %v, want %v", got, want)
 	}
-	if got, want := a.SocketRooms("s3"), []Room{"b", "c", "s3"}; !slices.Equal(got, want) {
+	if got, want := a.SocketRooms("s3"), []Room{"s3", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("s3 rooms %v, want %v", got, want)
 	}
 
@@ -334,7 +334,7 @@ func TestInMemoryRemoteOperations(t *testing.T) {
 	if got, want := a.Sockets([]Room{"z"}), []SocketID{"s3", "s4"}; !slices.Equal(got, want) {
 		t.Fatalf("z members after DelSockets %v, want %v", got, want)
 	}
-	if got, want := a.SocketRooms("s2"), []Room{"a", "b", "s2", "y"}; !slices.Equal(got, want) {
+	if got, want := a.SocketRooms("s2"), []Room{"s2", "a", "b", "y"}; !slices.Equal(got, want) {
 		t.Fatalf("s2 rooms %v, want %v", got, want)
 	}
 	if slices.Contains(a.Rooms(), "x") {

@@ -177,13 +177,13 @@ func setup(srv *socketio.Server) {
 		logLifecycle(s)
 		s.On("join", func(e *socketio.Event) {
 			s.Join(rooms(e, 0)...)
-			ack(e, s.Rooms())
+			ack(e, slices.Sorted(slices.Values(s.Rooms()))) // the contract lists them sorted
 		})
 		s.On("leave", func(e *socketio.Event) {
 			s.Leave(str(e, 0))
-			ack(e, s.Rooms())
+			ack(e, slices.Sorted(slices.Values(s.Rooms()))) // the contract lists them sorted
 		})
-		s.On("rooms", func(e *socketio.Event) { ack(e, s.Rooms()) })
+		s.On("rooms", func(e *socketio.Event) { ack(e, slices.Sorted(slices.Values(s.Rooms()))) })
 		s.On("to-room", func(e *socketio.Event) {
 			_ = s.To(rooms(e, 0)...).Emit("room-event", rest(e, 1)...)
 		})
