@@ -113,19 +113,19 @@ func appendData(dst []byte, m *Message, atts *[][]byte) ([]byte, error) {
 			dst = appendString(dst, m.RequestID)
 		}
 		dst = append(dst, `,"opts":`...)
-		dst = appendOpts(dst, m.Opts)
+		dst = AppendOptions(dst, m.Opts)
 	case SocketsJoin, SocketsLeave:
 		dst = append(dst, `"opts":`...)
-		dst = appendOpts(dst, m.Opts)
+		dst = AppendOptions(dst, m.Opts)
 		dst = append(dst, `,"rooms":`...)
-		dst = appendStrings(dst, m.Rooms)
+		dst = AppendStrings(dst, m.Rooms)
 	case DisconnectSockets:
 		dst = append(dst, `"opts":`...)
-		dst = appendOpts(dst, m.Opts)
+		dst = AppendOptions(dst, m.Opts)
 		dst = fmt.Appendf(dst, `,"close":%t`, m.Close)
 	case FetchSockets:
 		dst = append(dst, `"opts":`...)
-		dst = appendOpts(dst, m.Opts)
+		dst = AppendOptions(dst, m.Opts)
 		dst = append(dst, `,"requestId":`...)
 		dst = appendString(dst, m.RequestID)
 	case FetchSocketsResponse:
@@ -178,7 +178,8 @@ func appendFirst(dst []byte, p *parser.Packet) []byte {
 	return append(dst, "null"...)
 }
 
-func appendStrings(dst []byte, ss []string) []byte {
+// AppendStrings appends a JSON array of strings.
+func AppendStrings(dst []byte, ss []string) []byte {
 	dst = append(dst, '[')
 	for i, s := range ss {
 		if i > 0 {
@@ -189,12 +190,15 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return append(dst, ']')
 }
 
-// appendOpts writes broadcast options as socket.io-adapter's encodeOptions.
-func appendOpts(dst []byte, o adapter.BroadcastOptions) []byte {
+// AppendOptions appends broadcast options as socket.io-adapter's
+// encodeOptions writes them: {"rooms","except","flags"}, the flags that a
+// receiving server uses (volatile, and the acknowledgement timeout in
+// milliseconds).
+func AppendOptions(dst []byte, o adapter.BroadcastOptions) []byte {
 	dst = append(dst, `{"rooms":`...)
-	dst = appendStrings(dst, o.Rooms)
+	dst = AppendStrings(dst, o.Rooms)
 	dst = append(dst, `,"except":`...)
-	dst = appendStrings(dst, o.Except)
+	dst = AppendStrings(dst, o.Except)
 	dst = append(dst, `,"flags":{`...)
 	sep := ""
 	if o.Flags.Volatile {
@@ -229,7 +233,7 @@ func appendSocket(dst []byte, s adapter.SocketInfo, atts *[][]byte) ([]byte, err
 	dst = append(dst, `,"handshake":`...)
 	dst = append(dst, hs...)
 	dst = append(dst, `,"rooms":`...)
-	dst = appendStrings(dst, rooms)
+	dst = AppendStrings(dst, rooms)
 	dst = append(dst, `,"data":`...)
 	if s.Data == nil {
 		// A socket of the official server always has data, {} at first.

@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/socketio-go/socketio/adapter/cluster"
 	"github.com/socketio-go/socketio/msgpack"
 	"github.com/socketio-go/socketio/parser"
 )
@@ -135,7 +136,7 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 	b = append(b, `,"nsp":`...)
 	b = appendStr(b, e.nsp)
 	b = append(b, `},{"rooms":`...)
-	b = appendStrs(b, e.rooms)
+	b = cluster.AppendStrings(b, e.rooms)
 	b = append(b, `,"flags":{`...)
 	sep := ""
 	if e.flags.volatile {
@@ -146,7 +147,7 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 		b = fmt.Appendf(b, `%s"compress":%t`, sep, *e.flags.compress)
 	}
 	b = append(b, `},"except":`...)
-	b = appendStrs(b, e.except)
+	b = cluster.AppendStrings(b, e.except)
 	b = append(b, "}]"...)
 	msg, err := msgpack.FromJSON(nil, b, atts)
 	if err != nil {
@@ -162,9 +163,9 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 // request publishes a request of the classic protocol: {type, opts, extra}.
 func (e *Emitter) request(ctx context.Context, typ int, extra func([]byte) []byte) error {
 	b := fmt.Appendf(nil, `{"type":%d,"opts":{"rooms":`, typ)
-	b = appendStrs(b, e.rooms)
+	b = cluster.AppendStrings(b, e.rooms)
 	b = append(b, `,"except":`...)
-	b = appendStrs(b, e.except)
+	b = cluster.AppendStrings(b, e.except)
 	b = append(b, '}')
 	b = extra(b)
 	b = append(b, '}')
@@ -174,14 +175,14 @@ func (e *Emitter) request(ctx context.Context, typ int, extra func([]byte) []byt
 // SocketsJoin makes the selected sockets of every server join rooms.
 func (e *Emitter) SocketsJoin(ctx context.Context, rooms ...string) error {
 	return e.request(ctx, reqRemoteJoin, func(b []byte) []byte {
-		return appendStrs(append(b, `,"rooms":`...), rooms)
+		return cluster.AppendStrings(append(b, `,"rooms":`...), rooms)
 	})
 }
 
 // SocketsLeave makes the selected sockets of every server leave rooms.
 func (e *Emitter) SocketsLeave(ctx context.Context, rooms ...string) error {
 	return e.request(ctx, reqRemoteLeave, func(b []byte) []byte {
-		return appendStrs(append(b, `,"rooms":`...), rooms)
+		return cluster.AppendStrings(append(b, `,"rooms":`...), rooms)
 	})
 }
 

@@ -191,42 +191,12 @@ func appendStr(dst []byte, s string) []byte {
 	return dst
 }
 
-func appendStrs(dst []byte, ss []string) []byte {
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendStr(dst, s)
-	}
-	return append(dst, ']')
-}
-
-// appendRawOpts writes {"rooms","except","flags"} as a broadcast carries
-// them.
-func appendRawOpts(dst []byte, o adapter.BroadcastOptions) []byte {
-	dst = append(dst, `{"rooms":`...)
-	dst = appendStrs(dst, o.Rooms)
-	dst = append(dst, `,"except":`...)
-	dst = appendStrs(dst, o.Except)
-	dst = append(dst, `,"flags":{`...)
-	sep := ""
-	if o.Flags.Volatile {
-		dst = append(dst, `"volatile":true`...)
-		sep = ","
-	}
-	if o.Flags.Timeout > 0 {
-		dst = fmt.Appendf(dst, `%s"timeout":%d`, sep, o.Flags.Timeout.Milliseconds())
-	}
-	return append(dst, "}}"...)
-}
-
 // appendReqOpts writes {"rooms","except"} as requests carry them.
 func appendReqOpts(dst []byte, o adapter.BroadcastOptions) []byte {
 	dst = append(dst, `{"rooms":`...)
-	dst = appendStrs(dst, o.Rooms)
+	dst = cluster.AppendStrings(dst, o.Rooms)
 	dst = append(dst, `,"except":`...)
-	dst = appendStrs(dst, o.Except)
+	dst = cluster.AppendStrings(dst, o.Except)
 	return append(dst, '}')
 }
 
@@ -268,7 +238,7 @@ func (t *pubsubTransport) encode(m *cluster.Message) (string, []byte, error) {
 			b = append(b, `,"nsp":`...)
 			b = appendStr(b, t.nsp)
 			b = append(b, "},"...)
-			b = appendRawOpts(b, m.Opts)
+			b = cluster.AppendOptions(b, m.Opts)
 			b = append(b, ']')
 			out, err := msgpack.FromJSON(nil, b, attachments(m.Packet))
 			channel := t.channel
@@ -286,7 +256,7 @@ func (t *pubsubTransport) encode(m *cluster.Message) (string, []byte, error) {
 		b = append(b, `,"nsp":`...)
 		b = appendStr(b, t.nsp)
 		b = append(b, `},"opts":`...)
-		b = appendRawOpts(b, m.Opts)
+		b = cluster.AppendOptions(b, m.Opts)
 		b = append(b, '}')
 		out, err := msgpack.FromJSON(nil, b, attachments(m.Packet))
 		return t.request, out, err
@@ -305,7 +275,7 @@ func (t *pubsubTransport) encode(m *cluster.Message) (string, []byte, error) {
 			b = fmt.Appendf(b, `,"close":%t}`, m.Close)
 		} else {
 			b = append(b, `,"rooms":`...)
-			b = appendStrs(b, m.Rooms)
+			b = cluster.AppendStrings(b, m.Rooms)
 			b = append(b, '}')
 		}
 		return t.request, b, nil
@@ -555,10 +525,10 @@ func (t *pubsubTransport) answerLegacy(r *classicJSON) {
 	b = appendStr(b, *r.RequestID)
 	if *r.Type == reqAllRooms {
 		b = append(b, `,"rooms":`...)
-		b = appendStrs(b, t.a.Rooms())
+		b = cluster.AppendStrings(b, t.a.Rooms())
 	} else {
 		b = append(b, `,"sockets":`...)
-		b = appendStrs(b, t.a.Sockets(r.Rooms))
+		b = cluster.AppendStrings(b, t.a.Sockets(r.Rooms))
 	}
 	b = append(b, '}')
 	channel := t.response
