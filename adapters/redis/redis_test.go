@@ -303,7 +303,7 @@ func TestEmitter(t *testing.T) {
 	if err := em.In(a.ID()).DisconnectSockets(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for a.Connected() {
 		if time.Now().After(deadline) {
 			t.Fatal("still connected")
