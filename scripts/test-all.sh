@@ -74,13 +74,13 @@ run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./
 run "benchmarks build + one iteration" bash -c 'cd benchmarks && go build ./... && go test -run "^$" -bench "Broadcast/pipe/sockets=1000\$" -benchtime 1x .'
 
 if [ "$FUZZTIME" != "0" ]; then
-  fuzz() { # package target
+  fuzz() { # package target [module dir]
     local log attempt
     log="$(mktemp)"
     for attempt in 1 2; do
       # Minimizing each new input for up to 60 s (the default) stalls a short
       # run and widens the deadline race below.
-      if go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 1s "$1" 2>&1 | tee "$log"; then
+      if (cd "${3:-.}" && go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 1s "$1") 2>&1 | tee "$log"; then
         rm -f "$log"
         return 0
       fi
@@ -105,6 +105,8 @@ if [ "$FUZZTIME" != "0" ]; then
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
   run "fuzz adapter FuzzRestoreSession" fuzz ./adapter FuzzRestoreSession
   run "fuzz adapter/cluster FuzzDecodeJSON" fuzz ./adapter/cluster FuzzDecodeJSON
+  run "fuzz adapter/cluster FuzzDecodeMsgpack" fuzz ./adapter/cluster FuzzDecodeMsgpack
+  run "fuzz adapters/redis FuzzClassicDecode" fuzz . FuzzClassicDecode adapters/redis
   for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
     run "fuzz msgpack $t" fuzz ./msgpack "$t"
   done

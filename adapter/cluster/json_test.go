@@ -219,3 +219,30 @@ func TestNumericRooms(t *testing.T) {
 		t.Fatal("a room that is neither a string nor a number was accepted")
 	}
 }
+
+// FuzzDecodeMsgpack: the MessagePack form is untrusted too.
+func FuzzDecodeMsgpack(f *testing.F) {
+	for _, m := range []*Message{
+		{Type: Broadcast, UID: "u", NSP: "/", Packet: &parser.Packet{Data: []byte(`["b",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}},
+		{Type: FetchSocketsResponse, UID: "u", NSP: "/", RequestID: "r", Sockets: []adapter.SocketInfo{{ID: "s", Rooms: []string{"s"}, Data: map[string]any{"b": []byte{5}}}}},
+		{Type: BroadcastAck, UID: "u", NSP: "/", RequestID: "r", Packet: &parser.Packet{Data: []byte(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{7}}}},
+	} {
+		b, err := AppendMsgpack(nil, m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeMsgpack(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidMessage) {
+				t.Fatalf("error %v does not wrap ErrInvalidMessage", err)
+			}
+			return
+		}
+		if _, err := AppendMsgpack(nil, m); err != nil {
+			t.Fatalf("decoded %+v does not encode: %v", m, err)
+		}
+	})
+}

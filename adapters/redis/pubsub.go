@@ -517,7 +517,7 @@ func (t *pubsubTransport) decodeRequest(b []byte) (*cluster.Message, error) {
 // answerLegacy answers the requests of older official adapters that this
 // server does not make itself: allRooms and sockets.
 func (t *pubsubTransport) answerLegacy(r *classicJSON) {
-	if r.RequestID == nil {
+	if r.RequestID == nil || t.client == nil {
 		return
 	}
 	var b []byte
