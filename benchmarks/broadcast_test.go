@@ -78,7 +78,12 @@ func (r *rig) onMessage(m []byte) {
 }
 
 func newRig(b *testing.B, transport string, n int) *rig {
-	r := &rig{srv: socketio.NewServer(nil), reached: make(chan struct{}, 1)}
+	return newRigOpts(b, transport, n, nil)
+}
+
+// newRigOpts is newRig with the server's options (nil: the defaults).
+func newRigOpts(b *testing.B, transport string, n int, opts *socketio.Options) *rig {
+	r := &rig{srv: socketio.NewServer(opts), reached: make(chan struct{}, 1)}
 	r.hs = &http.Server{Handler: r.srv}
 	var dial func() (net.Conn, error)
 	addr := "127.0.0.1"

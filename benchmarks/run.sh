@@ -9,14 +9,27 @@
 # Environment (defaults in brackets):
 #   OUT        output directory [benchmarks/results]
 #   REPS       repetitions of every figure, the median is reported [3]
-#   SCENARIOS  idle,storm,fanout,echo,polling [all]
+#   SCENARIOS  idle,storm,fanout,echo,polling [these five]; two more run
+#              on request: fanout-recovery (fan-out to ours with connection
+#              state recovery off and on and to the official server with it
+#              on, steps interleaved, FANOUT_N) and delivery (official
+#              clients behind a fault proxy, recovery on; once per server
+#              and kill mode, whatever REPS). E.g. SCENARIOS=delivery
+#              PROFILE=0 MICRO=0 OUT=$PWD/benchmarks/results/delivery
 #   IDLE_N     idle curve connection counts [1k,5k,10k]; e.g. 1k,5k,10k,25k,50k
 #              (needs ulimit -Hn above the largest count, for the servers too)
 #   STORM_N    connect storm size [10k]
 #   FANOUT_N   fan-out client counts [1k,5k]
 #   ECHO_C     echo clients [100]     POLL_C  polling echo clients [100]
 #   STEP       measured duration of each load step [2s]
+#   DELIVERY_N clients of the delivery scenario [300]
+#   DELIVERY_RATE      sequenced broadcasts/s [50]
+#   DELIVERY_DURATION  publishing time per server and mode [30s]
+#   DELIVERY_KILL      share of the connections killed every second [0.05]
+#   DELIVERY_MODES     reset,close,half-open [all three]
 #   PROFILE    1 runs the pprof pass on our server [1]
+#   PROFILES   what the pprof pass profiles
+#              [idle,storm,fanout,fanout-recovery,echo,polling]
 #   MICRO      1 runs the Go micro-benchmarks [1]
 #   SERVER_CPU / GEN_CPU  cores for the servers / the load generator [0 / 1]
 set -euo pipefail
@@ -34,7 +47,13 @@ FANOUT_N="${FANOUT_N:-1k,5k}"
 ECHO_C="${ECHO_C:-100}"
 POLL_C="${POLL_C:-100}"
 STEP="${STEP:-2s}"
+DELIVERY_N="${DELIVERY_N:-300}"
+DELIVERY_RATE="${DELIVERY_RATE:-50}"
+DELIVERY_DURATION="${DELIVERY_DURATION:-30s}"
+DELIVERY_KILL="${DELIVERY_KILL:-0.05}"
+DELIVERY_MODES="${DELIVERY_MODES:-reset,close,half-open}"
 PROFILE="${PROFILE:-1}"
+PROFILES="${PROFILES:-idle,storm,fanout,fanout-recovery,echo,polling}"
 MICRO="${MICRO:-1}"
 SERVER_CPU="${SERVER_CPU:-0}"
 GEN_CPU="${GEN_CPU:-1}"
@@ -47,7 +66,7 @@ need node "Node.js 20+"
 need npm "comes with Node.js"
 need taskset "util-linux"
 
-echo "== npm ci (socket.io 4.8.4 from node/package-lock.json)"
+echo "== npm ci (socket.io and socket.io-client 4.8.4 from node/package-lock.json)"
 (cd node && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== build"
@@ -59,7 +78,9 @@ go build -o bin/socketio-bench ./cmd/socketio-bench
 BENCH=(./bin/socketio-bench -out "$OUT" -reps "$REPS" -idle-n "$IDLE_N" -storm-n "$STORM_N"
   -fanout-n "$FANOUT_N" -echo-c "$ECHO_C" -poll-c "$POLL_C" -step "$STEP"
   -server-cpu "$SERVER_CPU" -gen-cpu "$GEN_CPU"
-  -go-server bin/benchserver -floor-server bin/rawfloor -node-server node/server.js)
+  -delivery-n "$DELIVERY_N" -delivery-rate "$DELIVERY_RATE" -delivery-duration "$DELIVERY_DURATION"
+  -delivery-kill "$DELIVERY_KILL" -delivery-modes "$DELIVERY_MODES" -profiles "$PROFILES"
+  -go-server bin/benchserver -floor-server bin/rawfloor -node-server node/server.js -delivery-script node/delivery.js)
 
 echo "== scenarios: $SCENARIOS"
 "${BENCH[@]}" -scenarios "$SCENARIOS" "$@"
@@ -85,6 +106,14 @@ if [ "$PROFILE" = "1" ]; then
     top -sample_index=alloc_objects -base "$b" "$f" > "${f%-after.pb.gz}.window.txt"
   done
   [ -e "$P/idle-heap.pb.gz" ] && top -sample_index=inuse_space "$P/idle-heap.pb.gz" > "$P/idle-heap.inuse.txt"
+  # What recovery adds to the fan-out at the same rate: the profile with it
+  # on against the one with it off.
+  for f in "$P"/fanout*-recovery-cpu.pb.gz; do
+    [ -e "$f" ] || continue
+    off="${f%-recovery-cpu.pb.gz}-cpu.pb.gz"
+    [ -e "$off" ] || continue
+    go tool pprof -top -nodecount=40 -diff_base "$off" "$f" 2>/dev/null | sed -n '1,50p' > "${f%-cpu.pb.gz}-cpu.diff.txt"
+  done
 fi
 
 if [ "$MICRO" = "1" ]; then

@@ -4,6 +4,10 @@
 // (default 3000); on namespace "/", "bcast" is broadcast with the same
 // arguments to every socket of the namespace (io.emit), and "echo" is
 // acknowledged with the same arguments. Nothing else runs in the process.
+// With RECOVERY=1, connection state recovery is on
+// (connectionStateRecovery: {maxDisconnectionDuration: 120000,
+// skipMiddlewares: true}), as cmd/benchserver with RECOVERY=1; it is off by
+// default.
 "use strict";
 
 const { createServer } = require("node:http");
@@ -11,7 +15,11 @@ const { Server } = require("socket.io");
 
 const port = Number(process.env.PORT || 3000);
 const httpServer = createServer();
-const io = new Server(httpServer);
+const recovery = process.env.RECOVERY === "1";
+const io = new Server(
+  httpServer,
+  recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 120000, skipMiddlewares: true } } : undefined,
+);
 
 io.on("connection", (socket) => {
   socket.on("bcast", (...args) => {
@@ -24,7 +32,8 @@ io.on("connection", (socket) => {
 });
 
 httpServer.listen(port, "127.0.0.1", () => {
-  console.log(`socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port}`);
+  const rec = recovery ? " (connection state recovery on)" : "";
+  console.log(`socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port}${rec}`);
 });
 
 for (const sig of ["SIGTERM", "SIGINT"]) {

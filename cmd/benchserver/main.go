@@ -15,6 +15,12 @@
 // on that separate address, for profiles; it is off by default. Only
 // loopback addresses are accepted for it.
 //
+// With RECOVERY=1 (or the -recovery flag), connection state recovery is on
+// (Options.ConnectionStateRecovery with a MaxDisconnectionDuration of 2
+// minutes and the middlewares skipped), as benchmarks/node/server.js with
+// RECOVERY=1 (connectionStateRecovery: {maxDisconnectionDuration: 120000,
+// skipMiddlewares: true}); it is off by default.
+//
 // Usage:
 //
 //	PORT=3000 go run ./cmd/benchserver
@@ -38,13 +44,21 @@ import (
 
 func main() {
 	pprofAddr := flag.String("pprof", os.Getenv("PPROF"), "serve net/http/pprof on this loopback address (off when empty)")
+	recovery := flag.Bool("recovery", os.Getenv("RECOVERY") == "1", "turn connection state recovery on (2 minutes, middlewares skipped)")
 	flag.Parse()
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "3000"
 	}
 
-	srv := socketio.NewServer(nil)
+	var opts *socketio.Options // nil: the socket.io 4.x defaults
+	if *recovery {
+		opts = &socketio.Options{ConnectionStateRecovery: &socketio.ConnectionStateRecovery{
+			MaxDisconnectionDuration: 2 * time.Minute,
+			RunMiddlewares:           false, // skipMiddlewares: true
+		}}
+	}
+	srv := socketio.NewServer(opts)
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.On("bcast", func(e *socketio.Event) {
 			_ = srv.Emit("bcast", e.Args().Spread()...)
@@ -66,7 +80,11 @@ func main() {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Printf("benchserver listening on %s", ln.Addr())
+	if *recovery {
+		log.Printf("benchserver listening on %s (connection state recovery on)", ln.Addr())
+	} else {
+		log.Printf("benchserver listening on %s", ln.Addr())
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, socketio.ErrServerClosed) {

@@ -12,7 +12,15 @@
 //     deliveries/s, p50/p99 delivery latency, server CPU per delivery;
 //   - echo: C WebSocket clients sending "echo" events with acks at a fixed
 //     total rate, stepped: p50/p99/p999 round trip, server CPU per echo;
-//   - polling: the same echo over HTTP long-polling.
+//   - polling: the same echo over HTTP long-polling;
+//   - fanout-recovery (on request): the fan-out with connection state
+//     recovery on ("go+rec", "node+rec") and off, in one run;
+//   - delivery (on request): official clients (node/delivery.js) behind a
+//     fault proxy (internal/killproxy) that kills a share of their
+//     connections every second (reset, clean close, or half-open), while
+//     sequenced broadcasts are published, against each server with
+//     recovery on: delivered, duplicated and reordered messages,
+//     reconnections and recovered sessions.
 //
 // Every figure is measured reps times (the servers alternating) and the
 // median is reported, with the ratios go/node (and go/floor for fan-out).
@@ -38,6 +46,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/socketio-go/socketio/benchmarks/internal/killproxy"
 )
 
 type config struct {
@@ -80,9 +90,30 @@ type config struct {
 	pause  time.Duration
 
 	profile      bool
+	profiles     []string
 	profFanRate  float64
 	profEchoRate float64
 	profPollRate float64
+
+	// fanout-recovery: the servers compared (recSuffix: recovery on), and
+	// the co-scheduled saturation trials of ours with recovery off and on.
+	recImpls      []string
+	recRaces      int
+	recRaceWindow time.Duration
+	recControl    bool // A/A control: "+rec" servers start with recovery off
+
+	// delivery
+	deliveryImpls      []string
+	deliveryModes      []string
+	deliveryN          int
+	deliveryRate       float64
+	deliveryDur        time.Duration
+	deliveryKill       float64
+	deliveryDrain      time.Duration
+	deliveryReps       int
+	deliveryTransports string
+	deliveryReconnect  string
+	deliveryScript     string
 }
 
 type bench struct {
@@ -146,7 +177,7 @@ func main() {
 		scen, impls, idleN, fanN, fanR, echoR, pr string
 		fanRef, echoRef                           string
 	)
-	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling; profile runs the pprof pass against the Go server instead)")
+	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling, fanout-recovery, delivery; profile runs the pprof pass against the Go server instead)")
 	flag.StringVar(&impls, "impls", "go,node", "servers to compare")
 	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out (first client count) and echo scenarios")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of every figure (the median is reported)")
@@ -182,6 +213,24 @@ func main() {
 	flag.StringVar(&profFan, "profile-fanout-rate", "100k", "profile pass: offered deliveries/s of the fan-out")
 	flag.StringVar(&profEcho, "profile-echo-rate", "10k", "profile pass: echo messages/s")
 	flag.StringVar(&profPoll, "profile-poll-rate", "10k", "profile pass: polling echo messages/s")
+	var profs, recImpls, delImpls, delModes string
+	flag.StringVar(&profs, "profiles", "idle,storm,fanout,fanout-recovery,echo,polling", "profile pass: the profiles taken (fanout-recovery: the fan-out with recovery on)")
+	flag.StringVar(&recImpls, "recovery-impls", "go,go+rec,node+rec", "fanout-recovery: the servers compared, measured together, their steps interleaved (+rec: connection state recovery on; node is the official server with it off)")
+	flag.IntVar(&c.recRaces, "recovery-races", 6, "fanout-recovery: trials of go and go+rec saturated at the same time on the server core (largest client count; 0: none)")
+	flag.DurationVar(&c.recRaceWindow, "recovery-race-window", 2*time.Second, "fanout-recovery: measured window of each race")
+	flag.BoolVar(&c.recControl, "recovery-control", false, "A/A control of fanout-recovery: the +rec servers start with recovery off, so that the ratios show what the method resolves")
+	flag.StringVar(&delImpls, "delivery-impls", "go,node", "delivery: the servers (always started with recovery on)")
+	flag.StringVar(&delModes, "delivery-modes", "reset,close,half-open", "delivery: how the proxy kills connections (reset, close, half-open), one run each")
+	flag.IntVar(&c.deliveryN, "delivery-n", 300, "delivery: official clients (one Node process)")
+	var delRate string
+	flag.StringVar(&delRate, "delivery-rate", "50", "delivery: sequenced broadcasts per second (to every client)")
+	flag.DurationVar(&c.deliveryDur, "delivery-duration", 30*time.Second, "delivery: publishing (and killing) time per mode")
+	flag.Float64Var(&c.deliveryKill, "delivery-kill", 0.05, "delivery: share of the clients' connections killed every second")
+	flag.DurationVar(&c.deliveryDrain, "delivery-drain", 10*time.Second, "delivery: longest wait after the last broadcast for reconnections and replays")
+	flag.IntVar(&c.deliveryReps, "delivery-reps", 1, "delivery: runs per server and mode (the scenario ignores -reps)")
+	flag.StringVar(&c.deliveryTransports, "delivery-transports", "websocket", "delivery: the clients' transports option (websocket, polling or polling,websocket)")
+	flag.StringVar(&c.deliveryReconnect, "delivery-reconnect", "", "delivery: the clients' reconnectionDelay[,reconnectionDelayMax[,randomizationFactor]] (empty: the official defaults 1000,5000,0.5)")
+	flag.StringVar(&c.deliveryScript, "delivery-script", "node/delivery.js", "delivery: the official clients' driver")
 	resum := flag.String("resummarize", "", "only rebuild summary.md and the charts of -out from this results.json")
 	genProf := flag.String("gen-cpuprofile", "", "write a CPU profile of the load generator itself to this file")
 	flag.Parse()
@@ -194,6 +243,16 @@ func main() {
 	c.fanRefs = floats(fanRef)
 	c.echoRef = floats(echoRef)[0]
 	c.profile = slices.Contains(c.scenarios, "profile")
+	c.profiles = strings.Split(profs, ",")
+	c.recImpls = strings.Split(recImpls, ",")
+	c.deliveryImpls = strings.Split(delImpls, ",")
+	c.deliveryModes = strings.Split(delModes, ",")
+	c.deliveryRate = floats(delRate)[0]
+	for _, m := range c.deliveryModes {
+		if _, err := killproxy.ParseMode(m); err != nil {
+			log.Fatal(err)
+		}
+	}
 
 	if *resum != "" {
 		b := &bench{cfg: c}
@@ -216,7 +275,12 @@ func main() {
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	lf, err := os.Create(filepath.Join(c.out, "run.log"))
+	// The profile pass runs after the scenarios: it appends to their log.
+	logFlags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if c.profile {
+		logFlags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	lf, err := os.OpenFile(filepath.Join(c.out, "run.log"), logFlags, 0o644)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -242,6 +306,7 @@ func main() {
 	b.res.Machine.NOFILE = limit
 	b.res.Started = time.Now().UTC().Format(time.RFC3339)
 	b.res.Command = strings.Join(os.Args, " ")
+	b.res.RecoveryControl = c.recControl
 	b.logf("socketio-bench: %s", b.res.Machine)
 	b.logf("generator GOMAXPROCS=%d pinned to %q; servers pinned to %q; reps=%d", runtime.GOMAXPROCS(0), c.genCPU, c.serverCPU, c.reps)
 
@@ -265,7 +330,11 @@ func main() {
 	start := time.Now()
 	for _, sc := range c.scenarios {
 		b.logf("\n== %s", sc)
-		for rep := 1; rep <= c.reps; rep++ {
+		reps := c.reps
+		if sc == "delivery" {
+			reps = c.deliveryReps
+		}
+		for rep := 1; rep <= reps; rep++ {
 			// Alternate the order of the servers from one repetition to
 			// the next, so that drift favours none.
 			order := slices.Clone(c.impls)
@@ -300,6 +369,35 @@ func main() {
 				b.record(withFloor(true), func(impl string) (StepRun, error) { return b.runEcho(impl, rep) })
 			case "polling":
 				b.record(order, func(impl string) (StepRun, error) { return b.runPolling(impl, rep) })
+			case "fanout-recovery":
+				for _, n := range c.fanN {
+					for _, group := range b.recoveryGroups(n) {
+						runs, err := b.runFanoutInterleaved("fanout-recovery", group, n, rep)
+						b.check(err)
+						if err != nil {
+							for _, impl := range group {
+								b.res.Runs = append(b.res.Runs, StepRun{Scenario: "fanout-recovery", Impl: impl, Rep: rep, Clients: n, Error: err.Error()})
+							}
+						}
+						b.res.Runs = append(b.res.Runs, runs...)
+					}
+				}
+			case "delivery":
+				do := slices.Clone(c.deliveryImpls)
+				if rep%2 == 0 {
+					slices.Reverse(do)
+				}
+				for _, ms := range c.deliveryModes {
+					mode, _ := killproxy.ParseMode(ms)
+					for _, impl := range do {
+						r, err := b.runDelivery(impl, mode, rep)
+						if err != nil {
+							r.Error = err.Error()
+						}
+						b.check(err)
+						b.res.Delivery = append(b.res.Delivery, r)
+					}
+				}
 			default:
 				log.Fatalf("unknown scenario %q", sc)
 			}
@@ -365,6 +463,31 @@ func raiseNOFILE() uint64 {
 	rl.Cur = rl.Max
 	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	return rl.Cur
+}
+
+// recoveryGroups splits the servers of the fanout-recovery scenario into
+// the groups measured together (interleaved) with n clients each: all of
+// them when the file descriptor limit allows, else one group per kind of
+// server (ours with recovery off and on, the official one likewise).
+func (b *bench) recoveryGroups(n int) [][]string {
+	impls := b.cfg.recImpls
+	if uint64(n*len(impls)+256) <= b.res.Machine.NOFILE {
+		return [][]string{impls}
+	}
+	var groups [][]string
+	var kinds []string
+	for _, impl := range impls {
+		kind, _ := strings.CutSuffix(impl, recSuffix)
+		i := slices.Index(kinds, kind)
+		if i < 0 {
+			kinds = append(kinds, kind)
+			groups = append(groups, nil)
+			i = len(kinds) - 1
+		}
+		groups[i] = append(groups[i], impl)
+	}
+	b.logf("  %d clients for each of %d servers exceed the file descriptor limit (%d): measured in groups %v", n, len(impls), b.res.Machine.NOFILE, groups)
+	return groups
 }
 
 // record runs a scenario on each server of impls, in order, and keeps the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,12 +40,21 @@ func (b *bench) allocPort() int {
 	return p
 }
 
-// startServer starts impl ("go", "node" or "floor") on a fresh port, pinned
-// with taskset to the server core, and waits until it accepts connections.
+// recSuffix marks a server started with connection state recovery on
+// ("go+rec", "node+rec": RECOVERY=1 in its environment).
+const recSuffix = "+rec"
+
+// startServer starts impl ("go", "node" or "floor", the first two
+// optionally with recSuffix) on a fresh port, pinned with taskset to the
+// server core, and waits until it accepts connections.
 func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 	port := b.allocPort()
+	kind, recovery := strings.CutSuffix(impl, recSuffix)
+	if recovery && kind == "floor" {
+		return nil, fmt.Errorf("unknown server %q", impl)
+	}
 	var argv []string
-	switch impl {
+	switch kind {
 	case "go":
 		argv = []string{b.cfg.goServer}
 	case "node":
@@ -58,9 +68,15 @@ func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 		argv = append([]string{"taskset", "-c", b.cfg.serverCPU}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	// RECOVERY from the generator's own environment does not leak into a
+	// server started without recovery.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "RECOVERY=") })
+	cmd.Env = append(cmd.Env, "PORT="+strconv.Itoa(port))
+	if recovery && !b.cfg.recControl {
+		cmd.Env = append(cmd.Env, "RECOVERY=1")
+	}
 	s := &server{cores: b.cfg.serverCPU, impl: impl, port: port, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
-	if withPprof && impl == "go" {
+	if withPprof && kind == "go" {
 		s.pprofAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1))
 		cmd.Env = append(cmd.Env, "PPROF="+s.pprofAddr)
 	}

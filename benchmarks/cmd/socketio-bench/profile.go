@@ -82,46 +82,51 @@ func (b *bench) runProfiles() error {
 		return err
 	}
 	b.logf("\n== profiles of the Go server (in %s)", dir)
+	want := func(name string) bool { return slices.Contains(b.cfg.profiles, name) }
 
-	// Idle: heap with the largest idle count.
-	n := slices.Max(b.cfg.idleN)
-	s, err := b.startServer("go", true)
-	if err != nil {
-		return err
-	}
-	p := newWSPool()
-	res := b.connect(p, s.addr, n, b.cfg.connectConc, 30*time.Second)
-	time.Sleep(b.cfg.settle)
-	b.logf("  idle: %d connected (%d failed), rss %.1f MiB, %s", res.ok, res.failed, float64(s.rss())/(1<<20), goroutines(s))
-	if err := fetch(s, "/debug/pprof/heap", filepath.Join(dir, "idle-heap.pb.gz")); err != nil {
-		b.logf("  profile: %v", err)
-	}
-	if err := fetch(s, "/debug/pprof/allocs", filepath.Join(dir, "idle-allocs.pb.gz")); err != nil {
-		b.logf("  profile: %v", err)
-	}
-	b.logf("  idle memstats (%d conns, rss %.1f MiB):\n%s", res.ok, float64(s.rss())/(1<<20), memstats(s))
-	s.stop()
-	p.close()
-
-	s, err = b.startServer("go", true)
-	if err != nil {
-		return err
-	}
-	p = newWSPool()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := fetch(s, "/debug/pprof/profile?seconds=6", filepath.Join(dir, "storm-cpu.pb.gz")); err != nil {
+	if want("idle") {
+		// Idle: heap with the largest idle count.
+		n := slices.Max(b.cfg.idleN)
+		s, err := b.startServer("go", true)
+		if err != nil {
+			return err
+		}
+		p := newWSPool()
+		res := b.connect(p, s.addr, n, b.cfg.connectConc, 30*time.Second)
+		time.Sleep(b.cfg.settle)
+		b.logf("  idle: %d connected (%d failed), rss %.1f MiB, %s", res.ok, res.failed, float64(s.rss())/(1<<20), goroutines(s))
+		if err := fetch(s, "/debug/pprof/heap", filepath.Join(dir, "idle-heap.pb.gz")); err != nil {
 			b.logf("  profile: %v", err)
 		}
-	}()
-	time.Sleep(200 * time.Millisecond)
-	res = b.connect(p, s.addr, b.cfg.stormN, b.cfg.stormN, 60*time.Second)
-	b.logf("  storm: %d connected in %.2fs", res.ok, res.elapsed.Seconds())
-	wg.Wait()
-	s.stop()
-	p.close()
+		if err := fetch(s, "/debug/pprof/allocs", filepath.Join(dir, "idle-allocs.pb.gz")); err != nil {
+			b.logf("  profile: %v", err)
+		}
+		b.logf("  idle memstats (%d conns, rss %.1f MiB):\n%s", res.ok, float64(s.rss())/(1<<20), memstats(s))
+		s.stop()
+		p.close()
+	}
+
+	if want("storm") {
+		s, err := b.startServer("go", true)
+		if err != nil {
+			return err
+		}
+		p := newWSPool()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fetch(s, "/debug/pprof/profile?seconds=6", filepath.Join(dir, "storm-cpu.pb.gz")); err != nil {
+				b.logf("  profile: %v", err)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
+		res := b.connect(p, s.addr, b.cfg.stormN, b.cfg.stormN, 60*time.Second)
+		b.logf("  storm: %d connected in %.2fs", res.ok, res.elapsed.Seconds())
+		wg.Wait()
+		s.stop()
+		p.close()
+	}
 
 	saved := b.cfg
 	defer func() { b.cfg = saved }()
@@ -139,15 +144,26 @@ func (b *bench) runProfiles() error {
 	b.profiling = "fanout"
 	b.cfg.fanRates = []float64{b.cfg.profFanRate}
 	for _, n := range b.cfg.fanN {
-		b.profName = fmt.Sprintf("fanout%d", n)
-		run(b.profName, func() (StepRun, error) { return b.runFanout("go", n, 0) })
+		if want("fanout") {
+			b.profName = fmt.Sprintf("fanout%d", n)
+			run(b.profName, func() (StepRun, error) { return b.runFanout("go", n, 0) })
+		}
+		if want("fanout-recovery") {
+			// The same fan-out with connection state recovery on.
+			b.profName = fmt.Sprintf("fanout%d-recovery", n)
+			run(b.profName, func() (StepRun, error) { return b.runFanout("go"+recSuffix, n, 0) })
+		}
 	}
-	b.cfg.echoRates = []float64{b.cfg.profEchoRate}
-	b.profName = "echo"
-	run("echo", func() (StepRun, error) { return b.runEcho("go", 0) })
-	b.cfg.pollRates = []float64{b.cfg.profPollRate}
-	b.profName = "polling"
-	run("polling", func() (StepRun, error) { return b.runPolling("go", 0) })
+	if want("echo") {
+		b.cfg.echoRates = []float64{b.cfg.profEchoRate}
+		b.profName = "echo"
+		run("echo", func() (StepRun, error) { return b.runEcho("go", 0) })
+	}
+	if want("polling") {
+		b.cfg.pollRates = []float64{b.cfg.profPollRate}
+		b.profName = "polling"
+		run("polling", func() (StepRun, error) { return b.runPolling("go", 0) })
+	}
 	b.profiling = ""
 	return nil
 }

@@ -91,9 +91,14 @@ type Results struct {
 	Idle    []IdleRun  `json:"idle"`
 	Storm   []StormRun `json:"storm"`
 	Runs    []StepRun  `json:"runs"`
-	Summary []Row      `json:"summary"`
-	Curves  []Curve    `json:"curves"`
-	Checks  []string   `json:"checks"`
+	// RecoveryControl: the fanout-recovery runs are the A/A control
+	// (-recovery-control: the +rec servers ran with recovery off).
+	RecoveryControl bool `json:"recovery_control,omitempty"`
+	// Delivery runs of the delivery scenario.
+	Delivery []DeliveryRun `json:"delivery,omitempty"`
+	Summary  []Row         `json:"summary"`
+	Curves   []Curve       `json:"curves"`
+	Checks   []string      `json:"checks"`
 }
 
 // Row is one line of the summary table: the median over repetitions of one
@@ -395,6 +400,7 @@ func (b *bench) summarize() {
 	}
 	// Polling vs WebSocket CPU per echo, ours.
 	b.res.Checks = nil
+	b.summarizeRecovery() // rows and checks of fanout-recovery
 	for _, kind := range []string{"server process CPU per echo", "server core busy per echo"} {
 		wsCPU, pollCPU := math.NaN(), math.NaN()
 		for _, r := range b.res.Summary {
@@ -530,9 +536,13 @@ func fmtVal(v float64) string {
 func (b *bench) writeSummary() {
 	var sb strings.Builder
 	m := b.res.Machine
-	fmt.Fprintf(&sb, "# socketio-bench results\n\nMachine: %s\n\nCommand: `%s` (%s, %.0f s)\n\nEvery value is the median of %d runs (servers alternating); ratios are go/node and go/floor of those medians.\n\n", m, b.res.Command, b.res.Started, b.res.Seconds, b.cfg.reps)
-	sb.WriteString("| group | metric | go | node | floor | go/node | go/floor | target |\n|---|---|---:|---:|---:|---:|---:|---|\n")
-	for _, r := range b.res.Summary {
+	fmt.Fprintf(&sb, "# socketio-bench results\n\nMachine: %s\n\nCommand: `%s` (%s, %.0f s)\n\n", m, b.res.Command, b.res.Started, b.res.Seconds)
+	mainRows := slices.DeleteFunc(slices.Clone(b.res.Summary), func(r Row) bool { return isRecoveryGroup(r.Group) })
+	if len(mainRows) > 0 {
+		fmt.Fprintf(&sb, "Every value is the median of %d runs (servers alternating); ratios are go/node and go/floor of those medians.\n\n", b.cfg.reps)
+		sb.WriteString("| group | metric | go | node | floor | go/node | go/floor | target |\n|---|---|---:|---:|---:|---:|---:|---|\n")
+	}
+	for _, r := range mainRows {
 		v := func(k string) string {
 			x, ok := r.Values[k]
 			if !ok {
@@ -549,13 +559,16 @@ func (b *bench) writeSummary() {
 		}
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Group, r.Metric, v("go"), v("node"), v("floor"), ra("go/node"), ra("go/floor"), r.Target)
 	}
+	b.writeRecoverySummary(&sb)
 	if len(b.res.Checks) > 0 {
 		sb.WriteString("\n")
 		for _, c := range b.res.Checks {
 			fmt.Fprintf(&sb, "- %s\n", c)
 		}
 	}
-	sb.WriteString("\n## Steps (medians)\n")
+	if len(b.res.Curves) > 0 {
+		sb.WriteString("\n## Steps (medians)\n")
+	}
 	for _, cv := range b.res.Curves {
 		fmt.Fprintf(&sb, "\n### %s, %s, %d clients\n\n| offered/s | got/s | p50 ms | p99 ms | p999 ms | process CPU | of it kernel | process µs/msg | core busy | of it softirq | core µs/msg | gen CPU | runs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", cv.Scenario, cv.Impl, cv.Clients)
 		for i := range cv.Offered {

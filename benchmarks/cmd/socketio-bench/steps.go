@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,24 @@ type StepRun struct {
 	Rep      int    `json:"rep"`
 	Clients  int    `json:"clients"`
 	Steps    []Step `json:"steps"`
-	Error    string `json:"error,omitempty"`
+	// Races are the co-scheduled saturation trials of fanout-recovery.
+	Races []Race `json:"races,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Race is one trial of two servers saturated at the same time on the same
+// core: each is offered more than it can deliver with half of the core, for
+// the same window. The kernel shares the core between them, and whatever
+// else runs on the machine weighs on both at every instant, so the ratio
+// of what they delivered, and of their CPU per delivery, measures how much
+// work each does per delivery.
+type Race struct {
+	Trial       int     `json:"trial"`
+	Offered     float64 `json:"offered_per_s"`    // to each server
+	Throughput  float64 `json:"throughput_per_s"` // deliveries received per second in the window
+	CPUPerMsgUs float64 `json:"cpu_per_msg_us"`   // server process CPU per delivery
+	ServerCPU   float64 `json:"server_cpu"`       // cores
+	GenCPU      float64 `json:"gen_cpu"`
 }
 
 // stepStats collects what the readers see for the messages of one step.
@@ -220,19 +238,26 @@ func fmtStep(s Step) string {
 
 var bcastPrefix = []byte(`42["bcast",`)
 
-// runFanout connects n clients; one of them sends "bcast" events at
-// increasing rates; every client receives every broadcast.
-func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
-	run := StepRun{Scenario: "fanout", Impl: impl, Rep: rep, Clients: n}
+// fanoutRig is one server of the fan-out with its n clients, one of which
+// (the source) sends the "bcast" events that every client receives.
+type fanoutRig struct {
+	run   StepRun
+	p     *wsPool
+	s     *server
+	st    *stepper
+	send  func(step int, from, cnt int64, start time.Time, rate float64)
+	label string
+}
+
+// newFanoutRig starts impl's server and connects n clients to it.
+func (b *bench) newFanoutRig(impl string, n, rep int) (*fanoutRig, error) {
 	p, s, err := b.startWithClients("fanout", impl, n)
 	if err != nil {
-		return run, err
+		return nil, err
 	}
-	defer p.close()
-	defer s.stop() // before the clients close: no TIME_WAIT on their ports
 	rates := b.cfg.fanRates
 	stats := newStepStats(len(rates))
-	var delivered atomic.Int64
+	delivered := new(atomic.Int64)
 	p.setHandler(func(m []byte) {
 		if !bytes.HasPrefix(m, bcastPrefix) {
 			return
@@ -270,9 +295,194 @@ func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
 			}
 		})
 	}
-	st := &stepper{b: b, s: s, stats: stats, counter: &delivered, ended: p.ended, perMsg: int64(n), p99Stop: b.cfg.fanP99Stop}
-	run.Steps = st.runAll(rates, fmt.Sprintf("fanout %-5s n=%d rep %d", impl, n, rep), send)
-	return run, nil
+	return &fanoutRig{
+		run:   StepRun{Scenario: "fanout", Impl: impl, Rep: rep, Clients: n},
+		p:     p,
+		s:     s,
+		st:    &stepper{b: b, s: s, stats: stats, counter: delivered, ended: p.ended, perMsg: int64(n), p99Stop: b.cfg.fanP99Stop},
+		send:  send,
+		label: fmt.Sprintf("fanout %-5s n=%d rep %d", impl, n, rep),
+	}, nil
+}
+
+// close stops the server, then closes the clients (no TIME_WAIT on their
+// ports).
+func (r *fanoutRig) close() {
+	r.s.stop()
+	r.p.close()
+}
+
+// quiesce waits (at most 15 s) until no delivery arrived for 200 ms and
+// the server then used less than 5% of a core over 250 ms: a saturated
+// step's backlog is written, and what follows it (garbage collection, the
+// exit of the goroutines it started), done before another server is
+// measured on the same core. Without it, the server measured first after
+// a saturated step does better than the one measured second.
+func (r *fanoutRig) quiesce() {
+	deadline := time.Now().Add(15 * time.Second)
+	last := r.st.counter.Load()
+	for time.Now().Before(deadline) && r.s.alive() {
+		time.Sleep(200 * time.Millisecond)
+		c := r.st.counter.Load()
+		if c != last {
+			last = c
+			continue
+		}
+		c0 := r.s.cpu()
+		time.Sleep(250 * time.Millisecond)
+		if r.s.cpu()-c0 < 250*time.Millisecond/20 && r.st.counter.Load() == last {
+			return
+		}
+		last = r.st.counter.Load()
+	}
+}
+
+// runFanout connects n clients; one of them sends "bcast" events at
+// increasing rates; every client receives every broadcast.
+func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
+	rig, err := b.newFanoutRig(impl, n, rep)
+	if err != nil {
+		return StepRun{Scenario: "fanout", Impl: impl, Rep: rep, Clients: n}, err
+	}
+	defer rig.close()
+	rig.run.Steps = rig.st.runAll(b.cfg.fanRates, rig.label, rig.send)
+	return rig.run, nil
+}
+
+// runFanoutInterleaved runs the fan-out on several servers at once (all
+// pinned to the server core), each with its own n clients: at every
+// offered rate, each server's step runs in turn, the order alternating from
+// one rate to the next, so that the servers compared are measured seconds
+// apart and a changing background load on the machine weighs on them
+// alike. Only one server is loaded at a time (the others hold idle
+// connections); each stops at its first saturated step, and its backlog is
+// written before the next step starts.
+func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int) ([]StepRun, error) {
+	var rigs []*fanoutRig
+	defer func() {
+		for _, r := range rigs {
+			r.close()
+		}
+	}()
+	for _, impl := range impls {
+		r, err := b.newFanoutRig(impl, n, rep)
+		if err != nil {
+			return nil, err
+		}
+		r.label = fmt.Sprintf("%s %-8s n=%d rep %d", scenario, impl, n, rep)
+		rigs = append(rigs, r)
+	}
+	done := make([]bool, len(rigs))
+	for i, o := range b.cfg.fanRates {
+		order := make([]int, len(rigs))
+		for k := range order {
+			order[k] = k
+		}
+		if (i+rep)%2 == 1 {
+			slices.Reverse(order)
+		}
+		active := false
+		for _, k := range order {
+			if done[k] {
+				continue
+			}
+			active = true
+			r := rigs[k]
+			st := r.st.run(i, o/float64(r.st.perMsg), o, r.send)
+			b.logf("  %s: %s", r.label, fmtStep(st))
+			r.run.Steps = append(r.run.Steps, st)
+			if st.Saturated {
+				done[k] = true
+				r.quiesce()
+			}
+			time.Sleep(b.cfg.pause)
+		}
+		if !active {
+			break
+		}
+	}
+	b.recoveryRaces(rigs, n, rep)
+	runs := make([]StepRun, len(rigs))
+	for k, r := range rigs {
+		runs[k] = r.run
+		runs[k].Scenario = scenario
+	}
+	return runs, nil
+}
+
+// recoveryRaces runs the co-scheduled saturation trials of our server with
+// recovery off and on (the rigs "go" and "go+rec"), for the largest client
+// count only (with fewer clients the generator, not the servers, may be the
+// limit): -recovery-races times, both servers are offered, at the same
+// time, the highest rate either sustained alone in the steps, for
+// -recovery-race-window. Sharing the core, each can deliver about half of
+// that: both are saturated, and the core's time is split between them.
+func (b *bench) recoveryRaces(rigs []*fanoutRig, n, rep int) {
+	c := b.cfg
+	if c.recRaces <= 0 || n != slices.Max(c.fanN) {
+		return
+	}
+	var pair []*fanoutRig
+	for _, impl := range []string{"go", "go" + recSuffix} {
+		i := slices.IndexFunc(rigs, func(r *fanoutRig) bool { return r.run.Impl == impl })
+		if i < 0 {
+			return
+		}
+		pair = append(pair, rigs[i])
+	}
+	var rate float64
+	for _, r := range pair {
+		for _, st := range r.run.Steps {
+			if !st.Saturated {
+				rate = max(rate, st.Offered)
+			}
+		}
+	}
+	if rate == 0 {
+		return
+	}
+	for t := range c.recRaces {
+		for _, r := range pair {
+			if !r.s.alive() {
+				return
+			}
+		}
+		c0 := make([]int64, len(pair))
+		ms := make([]cpuMeter, len(pair))
+		for k, r := range pair {
+			c0[k] = r.st.counter.Load()
+			ms[k] = startMeter(r.s)
+		}
+		// The sender started first alternates (the generator has one core).
+		start := slices.Clone(pair)
+		if (t+rep)%2 == 1 {
+			slices.Reverse(start)
+		}
+		var wg sync.WaitGroup
+		for _, r := range start {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				perMsg := float64(r.st.perMsg)
+				pace(rate/perMsg, c.recRaceWindow, func(from, cnt int64, start time.Time) { r.send(-1, from, cnt, start, rate/perMsg) })
+			}()
+		}
+		wg.Wait()
+		for k, r := range pair {
+			el, scpu, gcpu := ms[k].stop()
+			got := r.st.counter.Load() - c0[k]
+			ra := Race{Trial: t + 1, Offered: rate, Throughput: float64(got) / el.Seconds(), ServerCPU: scpu.Seconds() / el.Seconds(), GenCPU: gcpu.Seconds() / el.Seconds()}
+			if got > 0 {
+				ra.CPUPerMsgUs = float64(scpu.Microseconds()) / float64(got)
+			}
+			r.run.Races = append(r.run.Races, ra)
+			b.logf("  %s: race %d: offered %.0f/s to each  got %.0f/s  srv cpu %.0f%%  %.2f µs/msg  gen cpu %.0f%%", r.label, ra.Trial, ra.Offered, ra.Throughput, ra.ServerCPU*100, ra.CPUPerMsgUs, ra.GenCPU*100)
+		}
+		for _, r := range pair {
+			r.quiesce()
+		}
+		time.Sleep(c.pause)
+	}
 }
 
 // --- echo over WebSocket -----------------------------------------------------
