@@ -65,6 +65,9 @@ func newNamespace(srv *Server, name string) *Namespace {
 		if st, ok := n.adapter.(adapter.SessionStore); ok {
 			n.store = st
 			n.pids = make(map[string]*Socket)
+			if rc, ok := st.(adapter.RecoveryConfigurer); ok {
+				rc.ConfigureRecovery(srv.recovery.MaxDisconnectionDuration)
+			}
 		} else {
 			srv.logger.Warn("socketio: the adapter does not implement adapter.SessionStore: no connection state recovery", "nsp", name)
 		}
@@ -476,6 +479,28 @@ func (h nsHost) SocketInfo(id adapter.SocketID) (adapter.SocketInfo, bool) {
 
 func (h nsHost) ServerSideEvent(p *parser.Packet, ack func(reply *parser.Packet)) {
 	h.n.onServerSideEmit(p, ack)
+}
+
+// ReplaceSocket closes the connection of the local socket of session pid,
+// whose client recovered it on another server (adapter.SocketReplacer),
+// and waits until the socket's session is kept, or ctx ends.
+func (h nsHost) ReplaceSocket(ctx context.Context, pid string) {
+	n := h.n
+	n.mu.RLock()
+	s := n.pids[pid]
+	n.mu.RUnlock()
+	if s == nil || s.rec == nil {
+		return
+	}
+	if s.Connected() {
+		n.srv.logger.Info("socketio: client recovers its session on another server, closing its connection here",
+			"sid", s.id, "nsp", n.name, "conn", s.conn.sess.ID())
+		s.conn.replace()
+	}
+	select {
+	case <-s.rec.done:
+	case <-ctx.Done():
+	}
 }
 
 func (h nsHost) Disconnect(id adapter.SocketID, close bool) {

@@ -174,7 +174,13 @@ func (n *Namespace) restore(c *conn, auth []byte) *adapter.Session {
 // returns the channel to close once its disconnect handlers ran, or nil.
 func (s *Socket) persist(reason DisconnectReason, rooms []string) chan struct{} {
 	rec, store := s.rec, s.nsp.store
-	if rec == nil || store == nil || !recoverableReason(reason) {
+	if rec == nil || store == nil {
+		return nil
+	}
+	if !recoverableReason(reason) {
+		if ls, ok := store.(adapter.LiveSessionStore); ok {
+			ls.DropSession(s.id, rec.pid)
+		}
 		return nil
 	}
 	s.mu.Lock()
@@ -215,7 +221,7 @@ func (n *Namespace) attach(s *Socket) error {
 	rec := s.rec
 	sess := rec.session
 	if sess == nil {
-		sess = &adapter.Session{PID: rec.pid, SID: s.id, Rooms: []string{s.id}}
+		sess = &adapter.Session{PID: rec.pid, SID: s.id, Rooms: []string{s.id}, Data: s.Data()}
 	}
 	l := n.roomLock(s.id)
 	l.Lock()

@@ -229,7 +229,13 @@ func (s *Socket) Data() any {
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
+	live := s.rec != nil && s.rec.since != "" && s.state != socketClosed
 	s.mu.Unlock()
+	if live {
+		if ls, ok := s.nsp.store.(adapter.LiveSessionStore); ok {
+			ls.UpdateSessionData(s.id, v)
+		}
+	}
 }
 
 func (s *Socket) markConnected() bool {

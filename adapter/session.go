@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/socketio-go/socketio/parser"
 )
@@ -69,4 +70,40 @@ type SessionStore interface {
 	// attach must not call back into the adapter's broadcast methods. It
 	// returns ErrSessionGone if the missed packets are no longer stored.
 	Attach(ctx context.Context, s *Session, attach func(missed []*parser.Packet)) error
+}
+
+// LiveSessionStore is implemented by session stores that also keep the
+// session of every connected socket, outside the server, so that a client
+// whose server died can recover its session on another server of the
+// cluster. The store learns of a socket's rooms through the adapter's AddAll,
+// Del and DelAll, of the socket itself through Attach (whose Session
+// carries its data), and of the rest through these methods.
+type LiveSessionStore interface {
+	SessionStore
+	// UpdateSessionData records the new application data of a connected
+	// socket that Attach made live.
+	UpdateSessionData(sid SocketID, data any)
+	// DropSession forgets the session of socket sid, which disconnected
+	// for a reason that ends its session: it must not be recovered.
+	DropSession(sid SocketID, pid string)
+}
+
+// RecoveryConfigurer is implemented by session stores that need the
+// server's connection state recovery settings. When recovery is on, the
+// server calls ConfigureRecovery once, before any socket of the namespace
+// connects. A store that is not configured adds no offsets: recovery is
+// off.
+type RecoveryConfigurer interface {
+	ConfigureRecovery(maxDisconnectionDuration time.Duration)
+}
+
+// SocketReplacer is implemented by the Namespace the server hands its
+// adapters. A session store whose client came back on another server while
+// this server still holds its old connection (a half-open connection)
+// calls ReplaceSocket on the old server: the connection of the local socket
+// of session pid is closed (reason "transport replaced"), which keeps its
+// session. ReplaceSocket returns once the session is kept (at once if there
+// is no such socket), or ctx ended.
+type SocketReplacer interface {
+	ReplaceSocket(ctx context.Context, pid string)
 }

@@ -184,16 +184,17 @@ func (a *SessionAware) Close(context.Context) error {
 	return nil
 }
 
-// recoverable reports whether p is stored: an EVENT without an ack id that
-// is not volatile, as in the official server.
-func recoverable(p *parser.Packet, opts BroadcastOptions) bool {
+// Recoverable reports whether a session store keeps p, broadcast with opts:
+// an EVENT without an ack id that is not volatile, as in the official
+// server.
+func Recoverable(p *parser.Packet, opts BroadcastOptions) bool {
 	return (p.Type == parser.Event || p.Type == parser.BinaryEvent) && p.ID == parser.NoID && !opts.Flags.Volatile
 }
 
 // Broadcast stores p if it is recoverable, with its offset appended to its
 // arguments, then delivers it to the local sockets selected by opts.
 func (a *SessionAware) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
-	if !recoverable(p, opts) {
+	if !Recoverable(p, opts) {
 		return a.InMemory.Broadcast(p, opts)
 	}
 	a.lmu.Lock()

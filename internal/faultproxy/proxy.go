@@ -45,6 +45,14 @@ func New(target string) (*Proxy, error) {
 	return p, nil
 }
 
+// SetTarget makes new connections go to target (a failover: connections
+// already open stay with the old target).
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
+
 // Addr returns the address clients connect to.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
@@ -163,7 +171,10 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
-		s, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		s, err := net.Dial("tcp", target)
 		if err != nil {
 			_ = c.Close()
 			continue
