@@ -107,6 +107,7 @@ if [ "$FUZZTIME" != "0" ]; then
   run "fuzz adapter/cluster FuzzDecodeJSON" fuzz ./adapter/cluster FuzzDecodeJSON
   run "fuzz adapter/cluster FuzzDecodeMsgpack" fuzz ./adapter/cluster FuzzDecodeMsgpack
   run "fuzz adapters/redis FuzzClassicDecode" fuzz . FuzzClassicDecode adapters/redis
+  run "fuzz adapters/redis FuzzStreamsDecode" fuzz . FuzzStreamsDecode adapters/redis
   for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
     run "fuzz msgpack $t" fuzz ./msgpack "$t"
   done

@@ -1,11 +1,13 @@
 package redis
 
 import (
+	"encoding/base64"
 	"testing"
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/adapter/cluster"
 	"github.com/socketio-go/socketio/msgpack"
+	"github.com/socketio-go/socketio/parser"
 )
 
 // fuzzNS is a namespace with no socket, for decoding only.
@@ -44,6 +46,39 @@ func FuzzClassicDecode(f *testing.F) {
 		}
 		if _, _, err := tr.encode(m); err != nil {
 			t.Fatalf("decoded %+v does not encode: %v", m, err)
+		}
+	})
+}
+
+// FuzzStreamsDecode: stream entries and stored sessions are untrusted.
+// Whatever a stream entry holds, decoding never panics, and what decodes
+// can be written as an entry again; a stored session that decodes can be
+// stored again.
+func FuzzStreamsDecode(f *testing.F) {
+	bin, _ := cluster.AppendDataMsgpack(nil, &cluster.Message{Type: cluster.Broadcast, Packet: &parser.Packet{Type: parser.Event, Data: []byte(`["e",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1, 2}}}})
+	for _, seed := range []struct{ typ, data string }{
+		{"3", `{"packet":{"type":2,"data":["e",1]},"opts":{"rooms":["r"],"except":[],"flags":{}}}`},
+		{"3", base64.StdEncoding.EncodeToString(bin)},
+		{"4", `{"opts":{"rooms":[],"except":[]},"rooms":["x"]}`},
+		{"6", `{"opts":{"rooms":[],"except":[]},"close":true}`},
+		{"9", `{"packet":["ev",1]}`},
+		{"2", ""},
+	} {
+		f.Add(seed.typ, seed.data, "hKNzaWShc6NwaWShcKVyb29tc5Ghc6RkYXRhgA==")
+	}
+	f.Fuzz(func(t *testing.T, typ, data, session string) {
+		tr := &streamsTransport{nsp: "/", opts: StreamsOptions{}}
+		tr.opts.defaults()
+		m, err := tr.decodeEntry(map[string]any{"uid": "u", "nsp": "/", "type": typ, "data": data})
+		if err == nil && m != nil {
+			if _, err := tr.entry(m); err != nil {
+				t.Fatalf("decoded %+v does not encode: %v", m, err)
+			}
+		}
+		if st, d, err := decodeSession(session); err == nil {
+			if _, err := encodeSession(st.PID, st.SID, st.Rooms, d, st.Since, st.Owner); err != nil {
+				t.Fatalf("decoded session %+v does not encode: %v", st, err)
+			}
 		}
 	})
 }

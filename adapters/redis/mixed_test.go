@@ -22,7 +22,7 @@ func requireNodePackages(t testing.TB) {
 	if _, err := exec.LookPath("node"); err != nil {
 		missing = "node not found in PATH: install Node.js 20+ to run the mixed Go + Node cluster tests"
 	} else {
-		for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "redis"} {
+		for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-streams-adapter", "@msgpack/msgpack", "redis"} {
 			if _, err := os.Stat(filepath.Join(interopDir, "node_modules", pkg, "package.json")); err != nil {
 				missing = "adapters/redis/interop/node_modules/" + pkg + " is missing: run `npm ci` in adapters/redis/interop/"
 				break
@@ -38,10 +38,12 @@ func requireNodePackages(t testing.TB) {
 	}
 }
 
-// TestMixedCluster runs interop/cluster.test.js: Go servers (this module's
-// adapters, interop/goapp) and official Node servers (socket.io 4.8.4 with
-// @socket.io/redis-adapter 8.3.0) in one cluster on Redis, sharded and
-// classic, driven by official clients. See interop/README.md.
+// TestMixedCluster runs interop/cluster.test.js and recovery.test.js: Go
+// servers (this module's adapters, interop/goapp) and official Node servers
+// (socket.io 4.8.4 with @socket.io/redis-adapter 8.3.0 or
+// @socket.io/redis-streams-adapter 0.3.1) in one cluster on Redis, sharded,
+// classic and Streams, driven by official clients; connection state
+// recovery across the servers of a Streams cluster. See interop/README.md.
 func TestMixedCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the mixed cluster suite starts Node and Go servers")
@@ -57,7 +59,7 @@ func TestMixedCluster(t *testing.T) {
 		t.Fatalf("go build ./interop/goapp: %v\n%s", err, out)
 	}
 
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "cluster.test.js")
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "cluster.test.js", "recovery.test.js")
 	cmd.Dir = interopDir
 	cmd.Env = append(os.Environ(), "GO_APP_BIN="+bin, "REDIS_URL=redis://"+addr)
 	cmd.WaitDelay = 10 * time.Second

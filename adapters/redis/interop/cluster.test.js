@@ -819,3 +819,5 @@ clusterSuite("sharded", ["go", "node", "go"]);
 clusterSuite("classic", ["node", "go", "node"]);
 clusterSuite("sharded", ["node", "go"], "static");
 clusterSuite("sharded", ["go", "node"], "dynamic-private");
+clusterSuite("streams", ["go", "node"]);
+clusterSuite("streams", ["node", "go", "go"]);

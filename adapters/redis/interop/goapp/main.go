@@ -4,7 +4,9 @@
 // packages, so that the two run side by side in one cluster.
 //
 // Environment: PORT, REDIS_URL (or REDIS_ADDR host:port),
-// MODE=sharded|classic, PREFIX (ChannelPrefix / Key), SUBSCRIPTION_MODE
+// MODE=sharded|classic|streams, PREFIX (ChannelPrefix / Key; with streams
+// also the stream name and the session key prefix "<PREFIX>:session:"),
+// RECOVERY=1 (ConnectionStateRecovery), SUBSCRIPTION_MODE
 // (sharded only), REQUESTS_TIMEOUT (ms), EXIT_ON_STDIN_EOF=1. It prints "listening <port>", then
 // one JSON object a line.
 package main
@@ -270,11 +272,23 @@ func main() {
 		})
 	case "classic":
 		factory = redisadapter.NewAdapter(rc, redisadapter.Options{Key: prefix, RequestsTimeout: requestsTimeout, Logger: logger})
+	case "streams":
+		factory = redisadapter.NewStreamsAdapter(rc, redisadapter.StreamsOptions{
+			StreamName:       prefix,
+			ChannelPrefix:    prefix,
+			SessionKeyPrefix: prefix + ":session:",
+			RequestsTimeout:  requestsTimeout,
+			Logger:           logger,
+		})
 	default:
 		fatal("invalid MODE=%s", mode)
 	}
 
-	srv := socketio.NewServer(&socketio.Options{Adapter: factory, Logger: logger})
+	sopts := &socketio.Options{Adapter: factory, Logger: logger}
+	if os.Getenv("RECOVERY") == "1" {
+		sopts.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute}
+	}
+	srv := socketio.NewServer(sopts)
 	setup(srv, label)
 
 	mux := http.NewServeMux()
@@ -319,7 +333,7 @@ func setup(srv *socketio.Server, label string) {
 	srv.OnConnection(func(s *socketio.Socket) {
 		rooms := slices.Clone(s.Rooms())
 		slices.Sort(rooms)
-		logLine(map[string]any{"event": "connection", "nsp": "/", "id": s.ID(), "rooms": rooms})
+		logLine(map[string]any{"event": "connection", "nsp": "/", "id": s.ID(), "rooms": rooms, "recovered": s.Recovered()})
 		s.OnDisconnect(func(reason socketio.DisconnectReason) {
 			logLine(map[string]any{"event": "disconnect", "nsp": "/", "id": s.ID(), "reason": string(reason)})
 		})
