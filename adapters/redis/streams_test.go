@@ -1,12 +1,19 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,6 +145,13 @@ type seqClient struct {
 
 func newSeqClient(t *testing.T, url string, transports []string) *seqClient {
 	t.Helper()
+	return startSeqClient(t, url, transports, true)
+}
+
+// startSeqClient connects a seqClient; with offsets, its events carry
+// offsets (the server has connection state recovery).
+func startSeqClient(t *testing.T, url string, transports []string, offsets bool) *seqClient {
+	t.Helper()
 	m, err := client.NewManager(url, &client.Options{
 		Transports:          transports,
 		ReconnectionDelay:   10 * time.Millisecond,
@@ -153,7 +167,12 @@ func newSeqClient(t *testing.T, url string, transports []string) *seqClient {
 		var off string
 		sc.mu.Lock()
 		defer sc.mu.Unlock()
-		if e.Args().Len() != 2 || json.Unmarshal(e.Args().Raw(0), &n) != nil || json.Unmarshal(e.Args().Raw(1), &off) != nil || !offsetPattern.MatchString(off) {
+		if !offsets {
+			if e.Args().Len() != 1 || json.Unmarshal(e.Args().Raw(0), &n) != nil {
+				sc.bad = append(sc.bad, fmt.Sprint(e.Args().Len(), " args"))
+				return
+			}
+		} else if e.Args().Len() != 2 || json.Unmarshal(e.Args().Raw(0), &n) != nil || json.Unmarshal(e.Args().Raw(1), &off) != nil || !offsetPattern.MatchString(off) {
 			sc.bad = append(sc.bad, fmt.Sprint(e.Args().Len(), " args"))
 			return
 		}
@@ -191,6 +210,28 @@ func (sc *seqClient) waitCount(t *testing.T, n int) {
 		case <-sc.progress:
 		case <-deadline:
 			t.Fatalf("got %d events, want %d", sc.count(), n)
+		}
+	}
+}
+
+// checkSet asserts that the client got 0..n-1 exactly once.
+func (sc *seqClient) checkSet(t *testing.T, n int) {
+	t.Helper()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if len(sc.bad) > 0 {
+		t.Fatalf("malformed events: %v", sc.bad)
+	}
+	seen := make(map[int]bool, n)
+	for _, v := range sc.got {
+		if seen[v] {
+			t.Fatalf("event %d twice", v)
+		}
+		seen[v] = true
+	}
+	for i := range n {
+		if !seen[i] {
+			t.Fatalf("event %d missing (got %d of %d)", i, len(sc.got), n)
 		}
 	}
 }
@@ -477,4 +518,159 @@ func waitLiveData(t *testing.T, c goredis.UniversalClient, pattern, want string)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// privateRedis is a redis-server of the test's own, on a free port, that
+// the test may stop and start again.
+type privateRedis struct {
+	t    *testing.T
+	dir  string
+	port string
+	args []string
+	cmd  *exec.Cmd
+}
+
+func startPrivateRedis(t *testing.T, args ...string) *privateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server not found (CI is set: a missing dependency fails the run)")
+		}
+		t.Skip("redis-server not found")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close()
+	r := &privateRedis{t: t, dir: t.TempDir(), port: port}
+	r.start(args...)
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *privateRedis) addr() string { return "127.0.0.1:" + r.port }
+
+func (r *privateRedis) start(args ...string) {
+	r.t.Helper()
+	r.args = args
+	r.cmd = exec.Command("redis-server", append([]string{"--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir, "--save", ""}, args...)...)
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: r.addr()})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("redis-server on %s does not answer", r.addr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop shuts the server down as an operator's restart does (SIGTERM: the
+// commands in progress end, the append-only file is written).
+func (r *privateRedis) stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func (r *privateRedis) restart() {
+	r.stop()
+	r.start(r.args...)
+}
+
+// TestStreamsRedisRestart restarts Redis (with its append-only file) in the
+// middle of a stream of broadcasts from two servers: every client of both
+// gets every broadcast exactly once — those sent while Redis was down wait
+// in the servers and go out when it is back. With connection state
+// recovery, in the order of the stream.
+func TestStreamsRedisRestart(t *testing.T) {
+	for _, recovery := range []bool{false, true} {
+		t.Run(fmt.Sprintf("recovery=%t", recovery), func(t *testing.T) {
+			r := startPrivateRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+			opts := streamsOptions()
+			logs := &syncBuffer{}
+			opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			var urls []string
+			var srvs []*socketio.Server
+			for range 2 {
+				c := goredis.NewClient(&goredis.Options{Addr: r.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+				t.Cleanup(func() { _ = c.Close() })
+				if recovery {
+					n := startRecoveryNode(t, c, opts)
+					urls, srvs = append(urls, n.hs.URL), append(srvs, n.srv)
+				} else {
+					n := startGoNode(t, NewStreamsAdapter(c, opts), nil)
+					urls, srvs = append(urls, n.url), append(srvs, n.srv)
+				}
+			}
+			var clients []*seqClient
+			for _, u := range urls {
+				for _, tr := range []string{client.TransportWebSocket, client.TransportPolling} {
+					clients = append(clients, startSeqClient(t, u, []string{tr}, recovery))
+				}
+			}
+			n := 0
+			send := func(k int) {
+				for range k {
+					if err := srvs[n%2].Emit("seq", n); err != nil {
+						t.Fatalf("broadcast %d: %v", n, err)
+					}
+					n++
+				}
+			}
+			send(50)
+			for _, c := range clients {
+				c.waitCount(t, 50)
+			}
+			r.stop()
+			send(50) // while Redis is down
+			// The servers try to write them and fail.
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(logs.String(), "writing to the stream failed") {
+				if time.Now().After(deadline) {
+					t.Fatalf("no failed write while Redis is down; logs:\n%s", logs.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			r.restart()
+			send(50)
+			for _, c := range clients {
+				c.waitCount(t, n)
+				if recovery {
+					c.check(t, n)
+				} else {
+					c.checkSet(t, n)
+				}
+			}
+			if !strings.Contains(logs.String(), "writing to the stream again") {
+				t.Errorf("no recovery logged:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
