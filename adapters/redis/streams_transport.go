@@ -131,6 +131,7 @@ func (t *streamsTransport) Start(ctx context.Context, deliver func(*cluster.Mess
 		msg, err := t.ps.Receive(ctx)
 		if err != nil {
 			_ = t.ps.Close()
+			t.ps = nil
 			return fmt.Errorf("redis: subscribing to %s: %w", t.public, err)
 		}
 		if _, ok := msg.(*goredis.Subscription); ok {
@@ -142,6 +143,7 @@ func (t *streamsTransport) Start(ctx context.Context, deliver func(*cluster.Mess
 	last, err := t.lastEntry(ctx)
 	if err != nil {
 		_ = t.ps.Close()
+		t.ps = nil
 		return err
 	}
 	t.a.lastID = last
@@ -250,6 +252,14 @@ func (t *streamsTransport) takeOwn(id string, values map[string]any) *ownBroadca
 	for {
 		if own, ok := t.pending[id]; ok {
 			delete(t.pending, id)
+			if len(t.pending) > 0 {
+				// Older ones will never be read: Redis lost them.
+				for pid := range t.pending {
+					if compareIDs(pid, id) < 0 {
+						delete(t.pending, pid)
+					}
+				}
+			}
 			return own
 		}
 		// The batch that wrote it may not have recorded its ids yet.
