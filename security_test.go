@@ -161,6 +161,24 @@ func TestCVE_2022_2421_2023_32695_BadPlaceholders(t *testing.T) {
 	}
 }
 
+// GHSA-2m8v-j782-fhvr (socket.io-parser < 4.2.7): a binary packet that
+// announces zero attachments. Here, as in socket.io-parser 4.2.7, it is an
+// invalid packet: the connection is closed, whether an attachment follows or
+// not.
+func TestGHSA_2m8v_j782_fhvr_ZeroAttachments(t *testing.T) {
+	for _, wire := range []string{`50-["echo","x"]`, `500-["echo","x"]`, `60-0[]`, `50-/,["echo"]`} {
+		t.Run(wire, func(t *testing.T) {
+			env := echoServer(t, nil)
+			check := survivor(t, env)
+			c := env.dial()
+			c.connect("/", "")
+			c.send(wire)
+			c.waitClosed()
+			check()
+		})
+	}
+}
+
 // CVE-2020-36049 (socket.io-parser): a large packet exhausted memory. Here
 // the sizes of messages, attachments and their count are all bounded.
 func TestCVE_2020_36049_LargePacket(t *testing.T) {

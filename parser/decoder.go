@@ -90,8 +90,8 @@ func invalid(format string, args ...any) error {
 //
 // DecodeText returns the packet, or (nil, nil) when the packet is a binary
 // packet waiting for its attachments (see [Decoder.DecodeBinary]). A binary
-// packet announcing zero attachments is returned at once. The packet keeps
-// its wire type: a binary packet is returned as BinaryEvent or BinaryAck.
+// packet announcing zero attachments is invalid (ErrIllegalAttachments), as
+// in socket.io-parser 4.2.7. The packet keeps its wire type: a binary packet is returned as BinaryEvent or BinaryAck.
 func (d *Decoder) DecodeText(msg []byte) (*Packet, error) {
 	if d.pending != nil {
 		d.Reset()
@@ -121,6 +121,10 @@ func (d *Decoder) DecodeText(msg []byte) (*Packet, error) {
 		}
 		if n > d.maxAttachments() {
 			return nil, fmt.Errorf("%w: more than %d announced", ErrTooManyAttachments, d.maxAttachments())
+		}
+		if n < 1 {
+			// socket.io-parser 4.2.7 rejects it too (GHSA-2m8v-j782-fhvr).
+			return nil, fmt.Errorf("%w: a binary packet announces no attachment", ErrIllegalAttachments)
 		}
 		i = j + 1
 	}
@@ -158,7 +162,7 @@ func (d *Decoder) DecodeText(msg []byte) (*Packet, error) {
 	} else if p.Type != Connect && p.Type != Disconnect {
 		return nil, invalid("%v without payload", p.Type)
 	}
-	if binary && n > 0 {
+	if binary {
 		d.pending = p
 		d.want = n
 		d.attBytes = 0

@@ -135,9 +135,6 @@ func TestDecodeLenient(t *testing.T) {
 		{`2007["a"]`, Packet{Type: Event, Namespace: "/", ID: 7, Data: []byte(`["a"]`)}},
 		// An ack id on any type, like socket.io-parser.
 		{`0/a,5{}`, Packet{Type: Connect, Namespace: "/a", ID: 5, Data: []byte(`{}`)}},
-		// Zero attachments: complete at once, wire type kept.
-		{`50-["a"]`, Packet{Type: BinaryEvent, Namespace: "/", ID: NoID, Data: []byte(`["a"]`)}},
-		{`600-/x,1[]`, Packet{Type: BinaryAck, Namespace: "/x", ID: 1, Data: []byte(`[]`)}},
 		// Numeric event names, escaped names that are not reserved.
 		{`2[-1.5e3]`, Packet{Type: Event, Namespace: "/", ID: NoID, Data: []byte(`[-1.5e3]`)}},
 		{`2["\u0063onnectx"]`, Packet{Type: Event, Namespace: "/", ID: NoID, Data: []byte(`["\u0063onnectx"]`)}},
@@ -221,6 +218,10 @@ func TestDecodeErrors(t *testing.T) {
 		err  error
 	}{
 		{``, ErrInvalidPacket},
+		// Zero attachments, as socket.io-parser 4.2.7 (GHSA-2m8v-j782-fhvr).
+		{`50-["a"]`, ErrIllegalAttachments},
+		{`600-/x,1[]`, ErrIllegalAttachments},
+		{`450-["message","x"]`[1:], ErrIllegalAttachments},
 		{`7`, ErrInvalidPacket},
 		{`9["a"]`, ErrInvalidPacket},
 		{`abc`, ErrInvalidPacket},
