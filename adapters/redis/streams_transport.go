@@ -39,7 +39,7 @@ type streamsTransport struct {
 	ocond    *sync.Cond
 	outbox   []outEntry
 	inflight bool                     // a batch is being written
-	pending  map[string]*ownBroadcast // entry id -> own packet not yet read back
+	pending  []pendingOwn // own packets not yet read back, in stream order
 	closed   bool
 
 	tmu     sync.Mutex
@@ -112,6 +112,12 @@ func (t *streamsTransport) onControl(payload string) {
 	}
 }
 
+// pendingOwn is an own recoverable packet written to the stream.
+type pendingOwn struct {
+	id  string
+	own *ownBroadcast
+}
+
 // outEntry is a stream entry to write.
 type outEntry struct {
 	values []any
@@ -149,7 +155,6 @@ func (t *streamsTransport) Start(ctx context.Context, deliver func(*cluster.Mess
 	t.a.lastID = last
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.reader = duplicate(t.client)
-	t.pending = make(map[string]*ownBroadcast)
 	t.ocond = sync.NewCond(&t.omu)
 	ch := t.ps.Channel(goredis.WithChannelSize(1024))
 	t.wg.Add(4)
@@ -250,17 +255,21 @@ func (t *streamsTransport) takeOwn(id string, values map[string]any) *ownBroadca
 	t.omu.Lock()
 	defer t.omu.Unlock()
 	for {
-		if own, ok := t.pending[id]; ok {
-			delete(t.pending, id)
-			if len(t.pending) > 0 {
-				// Older ones will never be read: Redis lost them.
-				for pid := range t.pending {
-					if compareIDs(pid, id) < 0 {
-						delete(t.pending, pid)
-					}
-				}
+		// The pending packets are in stream order, as the reader reads them.
+		for len(t.pending) > 0 {
+			c := compareIDs(t.pending[0].id, id)
+			if c > 0 {
+				// A later packet is recorded, so id's batch was: id is
+				// not a recoverable packet of ours.
+				return nil
 			}
-			return own
+			p := t.pending[0]
+			t.pending[0] = pendingOwn{}
+			t.pending = t.pending[1:]
+			if c == 0 {
+				return p.own
+			}
+			// Older than id and not read: Redis lost it.
 		}
 		// The batch that wrote it may not have recorded its ids yet.
 		if !t.inflight || t.closed {
@@ -348,7 +357,7 @@ func (t *streamsTransport) publishLoop() {
 				break
 			}
 			if own := batch[i].own; own != nil {
-				t.pending[id] = own
+				t.pending = append(t.pending, pendingOwn{id: id, own: own})
 			}
 			done++
 		}
