@@ -22,7 +22,7 @@ func requireNodePackages(t testing.TB) {
 	if _, err := exec.LookPath("node"); err != nil {
 		missing = "node not found in PATH: install Node.js 20+ to run the mixed Go + Node cluster tests"
 	} else {
-		for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-streams-adapter", "@msgpack/msgpack", "redis"} {
+		for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-streams-adapter", "@socket.io/redis-emitter", "@msgpack/msgpack", "redis"} {
 			if _, err := os.Stat(filepath.Join(interopDir, "node_modules", pkg, "package.json")); err != nil {
 				missing = "adapters/redis/interop/node_modules/" + pkg + " is missing: run `npm ci` in adapters/redis/interop/"
 				break
@@ -38,7 +38,9 @@ func requireNodePackages(t testing.TB) {
 	}
 }
 
-// TestMixedCluster runs interop/cluster.test.js and recovery.test.js: Go
+// TestMixedCluster runs interop/cluster.test.js, recovery.test.js and
+// emitter.test.js (the official @socket.io/redis-emitter 5.1.0 and ours
+// driving a Go and a Node server): Go
 // servers (this module's adapters, interop/goapp) and official Node servers
 // (socket.io 4.8.4 with @socket.io/redis-adapter 8.3.0 or
 // @socket.io/redis-streams-adapter 0.3.1) in one cluster on Redis, sharded,
@@ -53,15 +55,16 @@ func TestMixedCluster(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "goapp")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./interop/goapp")
+	dir := t.TempDir()
+	bin, emitter := filepath.Join(dir, "goapp"), filepath.Join(dir, "goemitter")
+	build := exec.CommandContext(ctx, "go", "build", "-o", dir, "./interop/goapp", "./interop/goemitter")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./interop/goapp: %v\n%s", err, out)
+		t.Fatalf("go build ./interop/goapp ./interop/goemitter: %v\n%s", err, out)
 	}
 
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "cluster.test.js", "recovery.test.js")
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "cluster.test.js", "recovery.test.js", "emitter.test.js")
 	cmd.Dir = interopDir
-	cmd.Env = append(os.Environ(), "GO_APP_BIN="+bin, "REDIS_URL=redis://"+addr)
+	cmd.Env = append(os.Environ(), "GO_APP_BIN="+bin, "GO_EMITTER_BIN="+emitter, "REDIS_URL=redis://"+addr)
 	cmd.WaitDelay = 10 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()

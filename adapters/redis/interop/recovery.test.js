@@ -165,8 +165,19 @@ describe("streams recovery: node + go + go", () => {
             await emitAck(ctls[n % ctls.length], "broadcast", { ...spec, event: "seq" }, n);
           }
         };
+        // An official server delivers its own broadcasts before it reads
+        // the stream, so the last event its client got may not be the
+        // newest, and its offset would replay one twice. Before a cut, one
+        // more event once all arrived: it is the newest.
+        let at = start;
+        const settle = async (what) => {
+          await until(() => rec.got.length === n || `${rec.got.length} of ${n}`, what);
+          if (apps[at].kind !== "node") return;
+          await emitAck(ctls[at], "broadcast", { to: [id], event: "seq" }, n++);
+          await until(() => rec.got.length === n || `${rec.got.length} of ${n}`, what);
+        };
         await send(9);
-        await until(() => rec.got.length === n || `${rec.got.length} of ${n}`, "the first events");
+        await settle("the first events");
         for (const [step, to] of targets.entries()) {
           proxy.target = apps[to].port;
           proxy.cut();
@@ -175,8 +186,9 @@ describe("streams recovery: node + go + go", () => {
           await until(() => rec.connects.length === step + 2 || `${rec.connects.length} connects`, `reconnection ${step + 1}`);
           assert.equal(rec.connects[step + 1], true, `recovered on ${apps[to].label}`);
           assert.equal(rec.socket.id, id, "the same socket id");
+          at = to;
           await send(6);
-          await until(() => rec.got.length === n || `${rec.got.length} of ${n}`, `the events after move ${step + 1}`);
+          await settle(`the events after move ${step + 1}`);
         }
         assertExactlyOnce(rec, n);
       } finally {
