@@ -423,6 +423,7 @@ func sioSeeds() []string {
 		// Edge cases.
 		``, ` `, `7`, `2`, `3`, `4`, `21`, `2/a,1`, `51-`, `5`, `5-[]`, `51[]`, `5 1-["a",{"_placeholder":true,"num":0}]`,
 		`50x1-["a",{"_placeholder":true,"num":0}]`, `51.0-["a",{"_placeholder":true,"num":0}]`, `2 1["a"]`,
+		`51e0-["a",{"_placeholder":true,"num":0}]`, `5+1-["a",{"_placeholder":true,"num":0}]`, `21 2["a"]`, `312`,
 		`21 ["a"]`, `2 ["a"]`, "2\t[\"a\"]", "\u00a0", "2\u00a0[\"a\"]", `29007199254740992["a"]`, `299999999999999999999["a"]`,
 		`2["a",`+strings.Repeat("[", 101)+strings.Repeat("]", 101)+`]`,
 		`51-["a",{"_placeholder":true,"num":1}]`, `51-["a",{"_placeholder":true,"num":0.5}]`,
