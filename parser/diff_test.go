@@ -506,9 +506,10 @@ func TestDiffSocketIOParser(t *testing.T) {
 			t.Errorf("deliberate difference %q: its example %v shows %q", d.name, msgs, got)
 		}
 	}
+	met := map[string]int{}
 	seeds := sioSeeds()
 	for _, s := range seeds {
-		sioCheck(t, o, withAtts(s))
+		met[sioCheck(t, o, withAtts(s))]++
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	n := 4000
@@ -517,10 +518,13 @@ func TestDiffSocketIOParser(t *testing.T) {
 	}
 	for range n {
 		msg := string(mutate(rng, []byte(seeds[rng.IntN(len(seeds))])))
-		sioCheck(t, o, withAtts(msg))
+		met[sioCheck(t, o, withAtts(msg))]++
 		if t.Failed() {
 			break
 		}
+	}
+	for _, d := range sioDeliberates {
+		t.Logf("%d inputs show %q", met[d.name], d.name)
 	}
 }
 

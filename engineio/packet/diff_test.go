@@ -156,8 +156,11 @@ func TestDiffEngineIO(t *testing.T) {
 			t.Errorf("deliberate difference %q: its example %q shows %v", d.name, d.example, met)
 		}
 	}
+	met := map[string]int{}
 	for _, s := range eioSeeds {
-		eioCheck(t, o, []byte(s))
+		for _, name := range eioCheck(t, o, []byte(s)) {
+			met[name]++
+		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 3000
@@ -166,10 +169,15 @@ func TestDiffEngineIO(t *testing.T) {
 	}
 	for range n {
 		body := mutate(rng, []byte(eioSeeds[rng.IntN(len(eioSeeds))]), eioAlphabet)
-		eioCheck(t, o, body)
+		for _, name := range eioCheck(t, o, body) {
+			met[name]++
+		}
 		if t.Failed() {
 			break
 		}
+	}
+	for _, d := range eioDeliberates {
+		t.Logf("%d inputs show %q", met[d.name], d.name)
 	}
 }
 
