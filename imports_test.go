@@ -24,6 +24,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/internal/websocket":  {},
 		mod + "/internal/tasks":      {},
 		mod + "/internal/leakcheck":  {},
+		mod + "/internal/difffuzz":   {},
 		mod + "/internal/faultproxy": {},
 		mod + "/internal/netpoll":    {},
 		mod + "/adapter":             {mod + "/parser"},
