@@ -49,6 +49,7 @@ npm_ci interop
 npm_ci adapters/redis/interop
 npm_ci internal/websocket/testdata
 npm_ci msgpack/testdata
+npm_ci internal/difffuzz/testdata
 npm_ci examples/chat
 
 gofmt_check() {
@@ -99,7 +100,8 @@ if [ "$FUZZTIME" != "0" ]; then
     return 1
   }
   run "fuzz engineio/packet FuzzDecodePayload" fuzz ./engineio/packet FuzzDecodePayload
-  for t in FuzzDecodeText FuzzBinaryReassembly FuzzSplitArray FuzzDecodeValue FuzzAppendString; do
+  run "fuzz engineio/packet FuzzDiffEngineIOPayload" fuzz ./engineio/packet FuzzDiffEngineIOPayload
+  for t in FuzzDecodeText FuzzBinaryReassembly FuzzSplitArray FuzzDecodeValue FuzzAppendString FuzzDiffSocketIOParser; do
     run "fuzz parser $t" fuzz ./parser "$t"
   done
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
