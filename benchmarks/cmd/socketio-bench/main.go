@@ -86,6 +86,7 @@ type config struct {
 	clusterN        []int
 	redisAddr       string
 	clusterServer   string
+	clusterRaces    int
 	profClusterRate float64
 
 	echoClients int
@@ -212,6 +213,7 @@ func main() {
 	flag.StringVar(&clusterN, "cluster-n", "1k", "cluster scenarios: client counts (half on each of the two nodes)")
 	flag.StringVar(&c.redisAddr, "redis", "127.0.0.1:6379", "cluster scenarios: the Redis of the clusters (host:port; each cluster gets a channel prefix of its own)")
 	flag.StringVar(&c.clusterServer, "cluster-server", "bin/clusterserver", "cluster scenarios: our cluster node binary (cmd/clusterserver)")
+	flag.IntVar(&c.clusterRaces, "cluster-races", 4, "cluster scenarios: trials of our cluster and the official one saturated at the same time on the server core (0: none)")
 	flag.StringVar(&profCluster, "profile-cluster-rate", "100k", "profile pass: offered deliveries/s of the cluster fan-out")
 	flag.StringVar(&fanR, "fanout-rates", "10k,20k,40k,60k,90k,135k,200k,300k,450k,600k,900k", "fan-out: offered deliveries/s, stepped")
 	flag.StringVar(&fanRef, "fanout-ref", "20k,90k", "fan-out: offered deliveries/s at which CPU per delivery is compared")

@@ -450,7 +450,11 @@ func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int
 			break
 		}
 	}
-	b.recoveryRaces(rigs, n, rep)
+	if isCluster(scenario) {
+		b.clusterRaces(rigs, rep)
+	} else {
+		b.recoveryRaces(rigs, n, rep)
+	}
 	runs := make([]StepRun, len(rigs))
 	for k, r := range rigs {
 		runs[k] = r.run
@@ -490,7 +494,17 @@ func (b *bench) recoveryRaces(rigs []*fanoutRig, n, rep int) {
 	if rate == 0 {
 		return
 	}
-	for t := range c.recRaces {
+	b.races(pair, []float64{rate, rate}, c.recRaces, rep)
+}
+
+// races runs trials in which the rigs of pair are offered rates[k]
+// deliveries/s each, at the same time, for -recovery-race-window: each
+// offered what it sustained alone on the whole core, they are all
+// saturated, and the kernel splits the core between them, so that whatever
+// else runs on the machine weighs on each alike.
+func (b *bench) races(pair []*fanoutRig, rates []float64, trials, rep int) {
+	c := b.cfg
+	for t := range trials {
 		for _, r := range pair {
 			if !r.s.alive() {
 				return
@@ -503,29 +517,31 @@ func (b *bench) recoveryRaces(rigs []*fanoutRig, n, rep int) {
 			ms[k] = startMeter(r.s)
 		}
 		// The sender started first alternates (the generator has one core).
-		start := slices.Clone(pair)
+		order := make([]int, len(pair))
+		for k := range order {
+			order[k] = k
+		}
 		if (t+rep)%2 == 1 {
-			slices.Reverse(start)
+			slices.Reverse(order)
 		}
 		var wg sync.WaitGroup
-		for _, r := range start {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for _, k := range order {
+			r, rate := pair[k], rates[k]
+			wg.Go(func() {
 				perMsg := float64(r.st.perMsg)
 				pace(rate/perMsg, c.recRaceWindow, func(from, cnt int64, start time.Time) { r.send(-1, from, cnt, start, rate/perMsg) })
-			}()
+			})
 		}
 		wg.Wait()
 		for k, r := range pair {
 			el, scpu, gcpu := ms[k].stop()
 			got := r.st.counter.Load() - c0[k]
-			ra := Race{Trial: t + 1, Offered: rate, Throughput: float64(got) / el.Seconds(), ServerCPU: scpu.Seconds() / el.Seconds(), GenCPU: gcpu.Seconds() / el.Seconds()}
+			ra := Race{Trial: t + 1, Offered: rates[k], Throughput: float64(got) / el.Seconds(), ServerCPU: scpu.Seconds() / el.Seconds(), GenCPU: gcpu.Seconds() / el.Seconds()}
 			if got > 0 {
 				ra.CPUPerMsgUs = float64(scpu.Microseconds()) / float64(got)
 			}
 			r.run.Races = append(r.run.Races, ra)
-			b.logf("  %s: race %d: offered %.0f/s to each  got %.0f/s  srv cpu %.0f%%  %.2f µs/msg  gen cpu %.0f%%", r.label, ra.Trial, ra.Offered, ra.Throughput, ra.ServerCPU*100, ra.CPUPerMsgUs, ra.GenCPU*100)
+			b.logf("  %s: race %d: offered %.0f/s  got %.0f/s  srv cpu %.0f%%  %.2f µs/msg  gen cpu %.0f%%", r.label, ra.Trial, ra.Offered, ra.Throughput, ra.ServerCPU*100, ra.CPUPerMsgUs, ra.GenCPU*100)
 		}
 		for _, r := range pair {
 			r.quiesce()
