@@ -510,6 +510,14 @@ func (b *bench) races(pair []*fanoutRig, rates []float64, trials, rep int) {
 				return
 			}
 		}
+		// A rig whose clients were disconnected (a server that closed its
+		// source, say) measures nothing more.
+		for _, r := range pair {
+			if n := r.p.ended(); n > 0 {
+				b.logf("  %s: %d clients disconnected: no more races", r.label, n)
+				return
+			}
+		}
 		c0 := make([]int64, len(pair))
 		ms := make([]cpuMeter, len(pair))
 		for k, r := range pair {
@@ -533,6 +541,12 @@ func (b *bench) races(pair []*fanoutRig, rates []float64, trials, rep int) {
 			})
 		}
 		wg.Wait()
+		for _, r := range pair {
+			if n := r.p.ended(); n > 0 {
+				b.logf("  %s: %d clients disconnected during race %d: discarded, no more races", r.label, n, t+1)
+				return
+			}
+		}
 		for k, r := range pair {
 			el, scpu, gcpu := ms[k].stop()
 			got := r.st.counter.Load() - c0[k]
