@@ -184,7 +184,7 @@ func BenchmarkIdleConnection(b *testing.B) {
 			if d < n/2 {
 				continue
 			}
-			b.Log(fmt.Sprintf("%8.1f B %5.2f obj  %s", float64(d)/n, float64(s.count-before[s.name].count)/n, s.name))
+			b.Logf("%8.1f B %5.2f obj  %s", float64(d)/n, float64(s.count-before[s.name].count)/n, s.name)
 		}
 	}
 }

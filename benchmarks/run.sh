@@ -15,11 +15,19 @@
 #              on, steps interleaved, FANOUT_N) and delivery (official
 #              clients behind a fault proxy, recovery on; once per server
 #              and kill mode, whatever REPS). E.g. SCENARIOS=delivery
-#              PROFILE=0 MICRO=0 OUT=$PWD/benchmarks/results/delivery
+#              PROFILE=0 MICRO=0 OUT=$PWD/benchmarks/results/delivery.
+#              Two more need a Redis (CLUSTER_REDIS): cluster and
+#              cluster-sharded (the fan-out on two nodes on Redis, ours on
+#              adapters/redis against the official @socket.io/redis-adapter,
+#              classic or sharded pub/sub, CLUSTER_N)
 #   IDLE_N     idle curve connection counts [1k,5k,10k]; e.g. 1k,5k,10k,25k,50k
 #              (needs ulimit -Hn above the largest count, for the servers too)
 #   STORM_N    connect storm size [10k]
 #   FANOUT_N   fan-out client counts [1k,5k]
+#   CLUSTER_N  cluster client counts, half on each node [1k]
+#   CLUSTER_REDIS  Redis host:port of the cluster scenarios [127.0.0.1:6379];
+#              each cluster uses a channel prefix of its own, nothing is
+#              stored, so a shared Redis is fine (its CPU is then shared too)
 #   ECHO_C     echo clients [100]     POLL_C  polling echo clients [100]
 #   STEP       measured duration of each load step [2s]
 #   DELIVERY_N clients of the delivery scenario [300]
@@ -29,7 +37,8 @@
 #   DELIVERY_MODES     reset,close,half-open [all three]
 #   PROFILE    1 runs the pprof pass on our server [1]
 #   PROFILES   what the pprof pass profiles
-#              [idle,storm,fanout,fanout-recovery,echo,polling]
+#              [idle,storm,fanout,fanout-recovery,echo,polling]; add
+#              cluster for both nodes of our classic cluster (needs Redis)
 #   MICRO      1 runs the Go micro-benchmarks [1]
 #   SERVER_CPU / GEN_CPU  cores for the servers / the load generator [0 / 1]
 set -euo pipefail
@@ -44,6 +53,8 @@ SCENARIOS="${SCENARIOS:-idle,storm,fanout,echo,polling}"
 IDLE_N="${IDLE_N:-1k,5k,10k}"
 STORM_N="${STORM_N:-10000}"
 FANOUT_N="${FANOUT_N:-1k,5k}"
+CLUSTER_N="${CLUSTER_N:-1k}"
+CLUSTER_REDIS="${CLUSTER_REDIS:-127.0.0.1:6379}"
 ECHO_C="${ECHO_C:-100}"
 POLL_C="${POLL_C:-100}"
 STEP="${STEP:-2s}"
@@ -73,14 +84,15 @@ echo "== build"
 mkdir -p bin "$OUT"
 (cd "$ROOT" && go build -o "$HERE/bin/benchserver" ./cmd/benchserver)
 go build -o bin/rawfloor ./cmd/rawfloor
+go build -o bin/clusterserver ./cmd/clusterserver
 go build -o bin/socketio-bench ./cmd/socketio-bench
 
 BENCH=(./bin/socketio-bench -out "$OUT" -reps "$REPS" -idle-n "$IDLE_N" -storm-n "$STORM_N"
-  -fanout-n "$FANOUT_N" -echo-c "$ECHO_C" -poll-c "$POLL_C" -step "$STEP"
+  -fanout-n "$FANOUT_N" -cluster-n "$CLUSTER_N" -redis "$CLUSTER_REDIS" -echo-c "$ECHO_C" -poll-c "$POLL_C" -step "$STEP"
   -server-cpu "$SERVER_CPU" -gen-cpu "$GEN_CPU"
   -delivery-n "$DELIVERY_N" -delivery-rate "$DELIVERY_RATE" -delivery-duration "$DELIVERY_DURATION"
   -delivery-kill "$DELIVERY_KILL" -delivery-modes "$DELIVERY_MODES" -profiles "$PROFILES"
-  -go-server bin/benchserver -floor-server bin/rawfloor -node-server node/server.js -delivery-script node/delivery.js)
+  -go-server bin/benchserver -cluster-server bin/clusterserver -floor-server bin/rawfloor -node-server node/server.js -delivery-script node/delivery.js)
 
 echo "== scenarios: $SCENARIOS"
 "${BENCH[@]}" -scenarios "$SCENARIOS" "$@"
@@ -121,4 +133,4 @@ if [ "$MICRO" = "1" ]; then
   go test -run '^$' -bench Broadcast -benchmem -benchtime 200x -count 3 . | tee "$OUT/microbench.txt"
 fi
 
-echo "== done: $OUT/summary.md, $OUT/results.json, $OUT/echo_p99.svg, $OUT/fanout_p99.svg"
+echo "== done: $OUT/summary.md, $OUT/results.json, $OUT/*_p99.svg"

@@ -8,6 +8,14 @@
 // (connectionStateRecovery: {maxDisconnectionDuration: 120000,
 // skipMiddlewares: true}), as cmd/benchserver with RECOVERY=1; it is off by
 // default.
+//
+// With REDIS_ADDR=host:port, the server is a node of a cluster on that
+// Redis through the official @socket.io/redis-adapter 8.3.0 (redis 4.7.1
+// clients): ADAPTER=classic (createAdapter, key $PREFIX; the default) or
+// sharded (createShardedAdapter, channelPrefix $PREFIX, SPUBLISH, Redis 7).
+// It listens only once the adapter's subscriptions are confirmed. This is
+// the official side of the suite's cluster scenario; cmd/clusterserver is
+// ours.
 "use strict";
 
 const { createServer } = require("node:http");
@@ -21,6 +29,31 @@ const io = new Server(
   recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 120000, skipMiddlewares: true } } : undefined,
 );
 
+// cluster returns a description of the cluster setup, or "" without Redis.
+async function cluster() {
+  const addr = process.env.REDIS_ADDR;
+  if (!addr) return "";
+  const mode = process.env.ADAPTER || "classic";
+  const prefix = process.env.PREFIX || "socket.io";
+  if (mode !== "classic" && mode !== "sharded") throw new Error(`invalid ADAPTER=${mode}`);
+  const { createClient } = require("redis");
+  const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: `redis://${addr}` });
+  const sub = pub.duplicate();
+  pub.on("error", (err) => console.error("redis pub:", err.message));
+  sub.on("error", (err) => console.error("redis sub:", err.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(
+    mode === "sharded" ? createShardedAdapter(pub, sub, { channelPrefix: prefix }) : createAdapter(pub, sub, { key: prefix }),
+  );
+  // The adapter subscribes without waiting for Redis; a subscription sent
+  // after its own on the same connection is confirmed after them.
+  const ready = `${prefix}-ready-${port}`;
+  if (mode === "sharded") await sub.sSubscribe(ready, () => {});
+  else await sub.subscribe(ready, () => {});
+  return ` (redis adapter ${mode} on ${addr}, prefix ${prefix})`;
+}
+
 io.on("connection", (socket) => {
   socket.on("bcast", (...args) => {
     io.emit("bcast", ...args);
@@ -31,10 +64,18 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, "127.0.0.1", () => {
-  const rec = recovery ? " (connection state recovery on)" : "";
-  console.log(`socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port}${rec}`);
-});
+cluster().then(
+  (desc) => {
+    httpServer.listen(port, "127.0.0.1", () => {
+      const rec = recovery ? " (connection state recovery on)" : "";
+      console.log(`socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port}${rec}${desc}`);
+    });
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
 
 for (const sig of ["SIGTERM", "SIGINT"]) {
   process.on(sig, () => {

@@ -15,6 +15,11 @@
 //   - polling: the same echo over HTTP long-polling;
 //   - fanout-recovery (on request): the fan-out with connection state
 //     recovery on ("go+rec", "node+rec") and off, in one run;
+//   - cluster and cluster-sharded (on request): the fan-out on a cluster
+//     of two nodes on Redis, ours (cmd/clusterserver with adapters/redis)
+//     and the official one (node/server.js with @socket.io/redis-adapter),
+//     the clients split across the nodes: deliveries/s, p99, CPU per
+//     delivery of both nodes, Redis's CPU;
 //   - delivery (on request): official clients (node/delivery.js) behind a
 //     fault proxy (internal/killproxy) that kills a share of their
 //     connections every second (reset, clean close, or half-open), while
@@ -75,6 +80,14 @@ type config struct {
 	fanRates   []float64
 	fanRefs    []float64
 	fanP99Stop time.Duration
+
+	// cluster scenarios: client counts (half on each node), the Redis, our
+	// cluster node (cmd/clusterserver), the profile pass's rate
+	clusterN        []int
+	redisAddr       string
+	clusterServer   string
+	clusterRaces    int
+	profClusterRate float64
 
 	echoClients int
 	echoRates   []float64
@@ -177,7 +190,7 @@ func main() {
 		scen, impls, idleN, fanN, fanR, echoR, pr string
 		fanRef, echoRef                           string
 	)
-	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling, fanout-recovery, delivery; profile runs the pprof pass against the Go server instead)")
+	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling, fanout-recovery, delivery, cluster, cluster-sharded; profile runs the pprof pass against the Go server instead)")
 	flag.StringVar(&impls, "impls", "go,node", "servers to compare")
 	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out (first client count) and echo scenarios")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of every figure (the median is reported)")
@@ -196,6 +209,12 @@ func main() {
 	flag.IntVar(&c.perIP, "per-ip", 5000, "connections per loopback source address once more are needed (127.0.0.1, .2, ...)")
 	flag.IntVar(&c.readBuf, "read-buf", 8192, "client read buffer size")
 	flag.StringVar(&fanN, "fanout-n", "1k,5k", "fan-out: client counts")
+	var clusterN, profCluster string
+	flag.StringVar(&clusterN, "cluster-n", "1k", "cluster scenarios: client counts (half on each of the two nodes)")
+	flag.StringVar(&c.redisAddr, "redis", "127.0.0.1:6379", "cluster scenarios: the Redis of the clusters (host:port; each cluster gets a channel prefix of its own)")
+	flag.StringVar(&c.clusterServer, "cluster-server", "bin/clusterserver", "cluster scenarios: our cluster node binary (cmd/clusterserver)")
+	flag.IntVar(&c.clusterRaces, "cluster-races", 4, "cluster scenarios: trials of our cluster and the official one saturated at the same time on the server core (0: none)")
+	flag.StringVar(&profCluster, "profile-cluster-rate", "100k", "profile pass: offered deliveries/s of the cluster fan-out")
 	flag.StringVar(&fanR, "fanout-rates", "10k,20k,40k,60k,90k,135k,200k,300k,450k,600k,900k", "fan-out: offered deliveries/s, stepped")
 	flag.StringVar(&fanRef, "fanout-ref", "20k,90k", "fan-out: offered deliveries/s at which CPU per delivery is compared")
 	flag.DurationVar(&c.fanP99Stop, "fanout-p99-stop", 2*time.Second, "fan-out: stop stepping after a step with a p99 over this")
@@ -214,7 +233,7 @@ func main() {
 	flag.StringVar(&profEcho, "profile-echo-rate", "10k", "profile pass: echo messages/s")
 	flag.StringVar(&profPoll, "profile-poll-rate", "10k", "profile pass: polling echo messages/s")
 	var profs, recImpls, delImpls, delModes string
-	flag.StringVar(&profs, "profiles", "idle,storm,fanout,fanout-recovery,echo,polling", "profile pass: the profiles taken (fanout-recovery: the fan-out with recovery on)")
+	flag.StringVar(&profs, "profiles", "idle,storm,fanout,fanout-recovery,echo,polling", "profile pass: the profiles taken (fanout-recovery: the fan-out with recovery on; cluster: both nodes of our classic cluster)")
 	flag.StringVar(&recImpls, "recovery-impls", "go,go+rec,node+rec", "fanout-recovery: the servers compared, measured together, their steps interleaved (+rec: connection state recovery on; node is the official server with it off)")
 	flag.IntVar(&c.recRaces, "recovery-races", 6, "fanout-recovery: trials of go and go+rec saturated at the same time on the server core (largest client count; 0: none)")
 	flag.DurationVar(&c.recRaceWindow, "recovery-race-window", 2*time.Second, "fanout-recovery: measured window of each race")
@@ -238,7 +257,8 @@ func main() {
 
 	c.scenarios = strings.Split(scen, ",")
 	c.impls = strings.Split(impls, ",")
-	c.idleN, c.fanN = ints(idleN), ints(fanN)
+	c.idleN, c.fanN, c.clusterN = ints(idleN), ints(fanN), ints(clusterN)
+	c.profClusterRate = floats(profCluster)[0]
 	c.fanRates, c.echoRates, c.pollRates = floats(fanR), floats(echoR), floats(pr)
 	c.fanRefs = floats(fanRef)
 	c.echoRef = floats(echoRef)[0]
@@ -287,7 +307,7 @@ func main() {
 	b.logFile = lf
 	defer lf.Close()
 
-	maxConns := slices.Max(append(slices.Clone(c.idleN), c.stormN, slices.Max(c.fanN)))
+	maxConns := slices.Max(append(slices.Clone(c.idleN), c.stormN, slices.Max(c.fanN), len(c.impls)*slices.Max(c.clusterN)))
 	if need := maxConns + 64; uint64(need) > limit {
 		b.logf("WARNING: %d connections need %d file descriptors, RLIMIT_NOFILE allows %d (raising the hard limit needs CAP_SYS_RESOURCE); counts above it are capped", maxConns, need, limit)
 		capN := int(limit) - 200
@@ -372,7 +392,7 @@ func main() {
 			case "fanout-recovery":
 				for _, n := range c.fanN {
 					for _, group := range b.recoveryGroups(n) {
-						runs, err := b.runFanoutInterleaved("fanout-recovery", group, n, rep)
+						runs, err := b.runFanoutInterleaved("fanout-recovery", group, n, rep, nil)
 						b.check(err)
 						if err != nil {
 							for _, impl := range group {
@@ -381,6 +401,18 @@ func main() {
 						}
 						b.res.Runs = append(b.res.Runs, runs...)
 					}
+				}
+			case "cluster", "cluster-sharded":
+				for _, n := range c.clusterN {
+					order := clusterOrder(c.impls, rep)
+					runs, err := b.runFanoutInterleaved(sc, order, n, rep, func(impl string) (*fanoutRig, error) { return b.newClusterRig(sc, impl, n, rep) })
+					b.check(err)
+					if err != nil {
+						for _, impl := range order {
+							b.res.Runs = append(b.res.Runs, StepRun{Scenario: sc, Impl: impl, Rep: rep, Clients: n, Error: err.Error()})
+						}
+					}
+					b.res.Runs = append(b.res.Runs, runs...)
 				}
 			case "delivery":
 				do := slices.Clone(c.deliveryImpls)

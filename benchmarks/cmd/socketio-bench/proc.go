@@ -27,6 +27,11 @@ type server struct {
 	log       *os.File
 	stopOnce  sync.Once
 	cores     string // the CPUs it is pinned to
+	// nodes, when set, are the processes this server stands for (the
+	// nodes of a cluster, see clusterGroup): its CPU time, RSS and
+	// liveness are theirs, summed, and stop stops them all. It has no
+	// process of its own.
+	nodes []*server
 }
 
 var nextPort = 0
@@ -48,6 +53,19 @@ const recSuffix = "+rec"
 // optionally with recSuffix) on a fresh port, pinned with taskset to the
 // server core, and waits until it accepts connections.
 func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
+	return b.startNode(impl, withPprof, nil)
+}
+
+// clusterEnv are the variables that make a server a node of a cluster on
+// Redis (cmd/clusterserver, node/server.js): a server started without them
+// does not inherit them from the generator's environment.
+var clusterEnv = []string{"REDIS_ADDR=", "ADAPTER=", "PREFIX="}
+
+// startNode is startServer; with env (REDIS_ADDR, ADAPTER, PREFIX), the
+// server is a node of a cluster on Redis: ours is then the cluster server
+// binary (cmd/clusterserver), the official one node/server.js with the
+// official Redis adapter.
+func (b *bench) startNode(impl string, withPprof bool, env []string) (*server, error) {
 	port := b.allocPort()
 	kind, recovery := strings.CutSuffix(impl, recSuffix)
 	if recovery && kind == "floor" {
@@ -57,9 +75,15 @@ func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 	switch kind {
 	case "go":
 		argv = []string{b.cfg.goServer}
+		if env != nil {
+			argv = []string{b.cfg.clusterServer}
+		}
 	case "node":
 		argv = []string{b.cfg.nodeBin, b.cfg.nodeServer}
 	case "floor":
+		if env != nil {
+			return nil, fmt.Errorf("no cluster of %q", impl)
+		}
 		argv = []string{b.cfg.floorServer}
 	default:
 		return nil, fmt.Errorf("unknown server %q", impl)
@@ -70,8 +94,11 @@ func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// RECOVERY from the generator's own environment does not leak into a
 	// server started without recovery.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "RECOVERY=") })
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "RECOVERY=") || slices.ContainsFunc(clusterEnv, func(p string) bool { return strings.HasPrefix(kv, p) })
+	})
 	cmd.Env = append(cmd.Env, "PORT="+strconv.Itoa(port))
+	cmd.Env = append(cmd.Env, env...)
 	if recovery && !b.cfg.recControl {
 		cmd.Env = append(cmd.Env, "RECOVERY=1")
 	}
@@ -126,6 +153,14 @@ func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 }
 
 func (s *server) alive() bool {
+	if s.nodes != nil {
+		for _, n := range s.nodes {
+			if !n.alive() {
+				return false
+			}
+		}
+		return true
+	}
 	select {
 	case <-s.exited:
 		return false
@@ -139,6 +174,12 @@ func (s *server) alive() bool {
 func (s *server) stop() { s.stopOnce.Do(s.doStop) }
 
 func (s *server) doStop() {
+	if s.nodes != nil {
+		for _, n := range s.nodes {
+			n.stop()
+		}
+		return
+	}
 	if s.alive() {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -162,7 +203,16 @@ var clkTck = func() float64 {
 }()
 
 // cpu returns the process's user+system CPU time (all threads).
-func (s *server) cpu() time.Duration { return procCPU(s.pid) }
+func (s *server) cpu() time.Duration {
+	if s.nodes != nil {
+		var t time.Duration
+		for _, n := range s.nodes {
+			t += n.cpu()
+		}
+		return t
+	}
+	return procCPU(s.pid)
+}
 
 // procCPU returns the CPU time of every thread of the process, from the
 // scheduler's precise accounting (/proc/<pid>/task/*/schedstat, ns), which
@@ -193,6 +243,13 @@ func procCPU(pid int) time.Duration {
 
 // sysCPU returns the process's system (kernel) CPU time.
 func (s *server) sysCPU() time.Duration {
+	if s.nodes != nil {
+		var t time.Duration
+		for _, n := range s.nodes {
+			t += n.sysCPU()
+		}
+		return t
+	}
 	_, st := procCPUSplit(s.pid)
 	return st
 }
@@ -214,6 +271,13 @@ func procCPUSplit(pid int) (user, sys time.Duration) {
 
 // rss returns the resident set size in bytes (VmRSS).
 func (s *server) rss() int64 {
+	if s.nodes != nil {
+		var t int64
+		for _, n := range s.nodes {
+			t += n.rss()
+		}
+		return t
+	}
 	f := strings.Fields(s.status("VmRSS"))
 	if len(f) == 0 {
 		return 0

@@ -164,6 +164,18 @@ func (b *bench) runProfiles() error {
 		b.profName = "polling"
 		run("polling", func() (StepRun, error) { return b.runPolling("go", 0) })
 	}
+	if want("cluster") {
+		// Both nodes of our classic cluster, at one rate.
+		b.profiling = "cluster"
+		b.cfg.fanRates = []float64{b.cfg.profClusterRate}
+		for _, n := range b.cfg.clusterN {
+			b.profName = fmt.Sprintf("cluster%d", n)
+			_, err := b.runFanoutInterleaved("cluster", []string{"go"}, n, 0, func(impl string) (*fanoutRig, error) { return b.newClusterRig("cluster", impl, n, 0) })
+			if err != nil {
+				b.logf("  %s: %v", b.profName, err)
+			}
+		}
+	}
 	b.profiling = ""
 	return nil
 }

@@ -401,6 +401,7 @@ func (b *bench) summarize() {
 	// Polling vs WebSocket CPU per echo, ours.
 	b.res.Checks = nil
 	b.summarizeRecovery() // rows and checks of fanout-recovery
+	b.summarizeCluster()
 	for _, kind := range []string{"server process CPU per echo", "server core busy per echo"} {
 		wsCPU, pollCPU := math.NaN(), math.NaN()
 		for _, r := range b.res.Summary {

@@ -40,6 +40,13 @@ type Step struct {
 	RSS          int64   `json:"server_rss_bytes"`
 	Disconnects  int64   `json:"disconnects"`
 	Saturated    bool    `json:"saturated"`
+	// Cluster scenarios (ServerCPU, CPUPerMsgUs and RSS are then those of
+	// all the nodes together): each node's CPU (cores; the node of the
+	// first half of the clients first), and Redis's CPU (cores, and per
+	// delivery), which includes whatever else uses that Redis.
+	NodeCPU       []float64 `json:"node_cpu,omitempty"`
+	RedisCPU      float64   `json:"redis_cpu,omitempty"`
+	RedisPerMsgUs float64   `json:"redis_cpu_per_msg_us,omitempty"`
 }
 
 // StepRun is one run of a stepped scenario against one server.
@@ -116,6 +123,10 @@ type stepper struct {
 	p99Stop  time.Duration
 	p99Knee  time.Duration // two steps in a row over it stop the run
 	overKnee int
+	// window, when set, is called as each measured window starts; stop is
+	// called as it ends, fill with the step's figures, the deliveries
+	// counted in the window and its length.
+	window func() (stop func(), fill func(r *Step, n int64, el time.Duration))
 }
 
 // run executes step i at rate (messages/s sent); send(step, from, n,
@@ -150,9 +161,17 @@ func (st *stepper) run(i int, rate, offered float64, send func(step int, from, n
 		hook = st.b.profileHook(st.s, filepath.Join(cfg.out, "profiles"), st.b.profName)
 		hook(true)
 	}
+	var winStop func()
+	var winFill func(*Step, int64, time.Duration)
+	if st.window != nil {
+		winStop, winFill = st.window()
+	}
 	m := startMeter(st.s)
 	sent := pace(rate, cfg.step, func(from, n int64, start time.Time) { send(i, from, n, start, rate) })
 	el, scpu, gcpu := m.stop()
+	if winStop != nil {
+		winStop()
+	}
 	sys := m.sys()
 	cbusy, csoft := m.core()
 	if hook != nil {
@@ -193,6 +212,9 @@ func (st *stepper) run(i int, rate, offered float64, send func(step int, from, n
 	if c1 > c0 {
 		r.CPUPerMsgUs = float64(scpu.Microseconds()) / float64(c1-c0)
 	}
+	if winFill != nil {
+		winFill(&r, c1-c0, el)
+	}
 	if r.Lost > 0 {
 		// Messages never answered within the drain time count as slower
 		// than anything measured.
@@ -230,13 +252,59 @@ func fmtStep(s Step) string {
 	if s.Saturated {
 		sat = " SATURATED"
 	}
-	return fmt.Sprintf("offered %8.0f/s  got %8.0f/s  p50 %7.2f ms  p99 %8.2f ms  p999 %8.2f ms  srv cpu %3.0f%% (%2.0f%% sys)  %6.2f µs/msg  core %3.0f%% (%2.0f%% softirq) %6.2f µs/msg  gen cpu %3.0f%%  lost %d  disc %d%s",
-		s.Offered, s.Throughput, s.P50ms, s.P99ms, s.P999ms, s.ServerCPU*100, s.ServerSys*100, s.CPUPerMsgUs, s.CoreBusy*100, s.CoreSoftirq*100, s.CorePerMsgUs, s.GenCPU*100, s.Lost, s.Disconnects, sat)
+	nodes := ""
+	if len(s.NodeCPU) > 0 {
+		nodes = "  nodes"
+		for _, c := range s.NodeCPU {
+			nodes += fmt.Sprintf(" %.0f%%", c*100)
+		}
+		nodes += fmt.Sprintf("  redis %.0f%% %.3f µs/msg", s.RedisCPU*100, s.RedisPerMsgUs)
+	}
+	return fmt.Sprintf("offered %8.0f/s  got %8.0f/s  p50 %7.2f ms  p99 %8.2f ms  p999 %8.2f ms  srv cpu %3.0f%% (%2.0f%% sys)  %6.2f µs/msg  core %3.0f%% (%2.0f%% softirq) %6.2f µs/msg  gen cpu %3.0f%%  lost %d  disc %d%s%s",
+		s.Offered, s.Throughput, s.P50ms, s.P99ms, s.P999ms, s.ServerCPU*100, s.ServerSys*100, s.CPUPerMsgUs, s.CoreBusy*100, s.CoreSoftirq*100, s.CorePerMsgUs, s.GenCPU*100, s.Lost, s.Disconnects, nodes, sat)
 }
 
 // --- fan-out ---------------------------------------------------------------
 
 var bcastPrefix = []byte(`42["bcast",`)
+
+// bcastRecorder returns the clients' handler of the fan-out: it counts
+// every "bcast" delivery in delivered, and records the latency of those of
+// a measured step in its stats.
+func bcastRecorder(stats []*stepStats, delivered *atomic.Int64) func([]byte) {
+	return func(m []byte) {
+		if !bytes.HasPrefix(m, bcastPrefix) {
+			return
+		}
+		step, rest, ok := sioclient.ParseInt(m[len(bcastPrefix):])
+		if !ok || len(rest) < 2 {
+			return
+		}
+		t, _, ok := sioclient.ParseInt(rest[1:])
+		if !ok {
+			return
+		}
+		now := nowUS()
+		delivered.Add(1)
+		if step >= 0 && int(step) < len(stats) {
+			ss := stats[step]
+			ss.hist.Record(now - t)
+			ss.recv.Add(1)
+		}
+	}
+}
+
+// appendBcast appends the "bcast" event of a step (-1: warm-up) due at t
+// (µs since base): 42["bcast",<step>,<t>,"xxx…"].
+func appendBcast(buf []byte, step int, t int64) []byte {
+	buf = append(buf, bcastPrefix...)
+	buf = sioclient.AppendInt(buf, int64(step))
+	buf = append(buf, ',')
+	buf = sioclient.AppendInt(buf, t)
+	buf = append(buf, ",\""...)
+	buf = append(buf, pad...)
+	return append(buf, "\"]"...)
+}
 
 // fanoutRig is one server of the fan-out with its n clients, one of which
 // (the source) sends the "bcast" events that every client receives.
@@ -258,39 +326,14 @@ func (b *bench) newFanoutRig(impl string, n, rep int) (*fanoutRig, error) {
 	rates := b.cfg.fanRates
 	stats := newStepStats(len(rates))
 	delivered := new(atomic.Int64)
-	p.setHandler(func(m []byte) {
-		if !bytes.HasPrefix(m, bcastPrefix) {
-			return
-		}
-		step, rest, ok := sioclient.ParseInt(m[len(bcastPrefix):])
-		if !ok || len(rest) < 2 {
-			return
-		}
-		t, _, ok := sioclient.ParseInt(rest[1:])
-		if !ok {
-			return
-		}
-		now := nowUS()
-		delivered.Add(1)
-		if step >= 0 && int(step) < len(stats) {
-			ss := stats[step]
-			ss.hist.Record(now - t)
-			ss.recv.Add(1)
-		}
-	})
+	p.setHandler(bcastRecorder(stats, delivered))
 	time.Sleep(300 * time.Millisecond)
 	src := p.get(0)
 	var buf []byte
 	send := func(step int, from, cnt int64, start time.Time, rate float64) {
 		_ = src.WriteTextFunc(func(emit func([]byte)) {
 			for k := from; k < from+cnt; k++ {
-				buf = append(buf[:0], bcastPrefix...)
-				buf = sioclient.AppendInt(buf, int64(step))
-				buf = append(buf, ',')
-				buf = sioclient.AppendInt(buf, intended(start, k, rate))
-				buf = append(buf, ",\""...)
-				buf = append(buf, pad...)
-				buf = append(buf, "\"]"...)
+				buf = appendBcast(buf[:0], step, intended(start, k, rate))
 				emit(buf)
 			}
 		})
@@ -357,7 +400,13 @@ func (b *bench) runFanout(impl string, n, rep int) (StepRun, error) {
 // alike. Only one server is loaded at a time (the others hold idle
 // connections); each stops at its first saturated step, and its backlog is
 // written before the next step starts.
-func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int) ([]StepRun, error) {
+//
+// newRig starts a server (or a cluster) with its n clients; nil means
+// newFanoutRig.
+func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int, newRig func(impl string) (*fanoutRig, error)) ([]StepRun, error) {
+	if newRig == nil {
+		newRig = func(impl string) (*fanoutRig, error) { return b.newFanoutRig(impl, n, rep) }
+	}
 	var rigs []*fanoutRig
 	defer func() {
 		for _, r := range rigs {
@@ -365,7 +414,7 @@ func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int
 		}
 	}()
 	for _, impl := range impls {
-		r, err := b.newFanoutRig(impl, n, rep)
+		r, err := newRig(impl)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +450,11 @@ func (b *bench) runFanoutInterleaved(scenario string, impls []string, n, rep int
 			break
 		}
 	}
-	b.recoveryRaces(rigs, n, rep)
+	if isCluster(scenario) {
+		b.clusterRaces(rigs, rep)
+	} else {
+		b.recoveryRaces(rigs, n, rep)
+	}
 	runs := make([]StepRun, len(rigs))
 	for k, r := range rigs {
 		runs[k] = r.run
@@ -441,9 +494,27 @@ func (b *bench) recoveryRaces(rigs []*fanoutRig, n, rep int) {
 	if rate == 0 {
 		return
 	}
-	for t := range c.recRaces {
+	b.races(pair, []float64{rate, rate}, c.recRaces, rep)
+}
+
+// races runs trials in which the rigs of pair are offered rates[k]
+// deliveries/s each, at the same time, for -recovery-race-window: each
+// offered what it sustained alone on the whole core, they are all
+// saturated, and the kernel splits the core between them, so that whatever
+// else runs on the machine weighs on each alike.
+func (b *bench) races(pair []*fanoutRig, rates []float64, trials, rep int) {
+	c := b.cfg
+	for t := range trials {
 		for _, r := range pair {
 			if !r.s.alive() {
+				return
+			}
+		}
+		// A rig whose clients were disconnected (a server that closed its
+		// source, say) measures nothing more.
+		for _, r := range pair {
+			if n := r.p.ended(); n > 0 {
+				b.logf("  %s: %d clients disconnected: no more races", r.label, n)
 				return
 			}
 		}
@@ -454,29 +525,37 @@ func (b *bench) recoveryRaces(rigs []*fanoutRig, n, rep int) {
 			ms[k] = startMeter(r.s)
 		}
 		// The sender started first alternates (the generator has one core).
-		start := slices.Clone(pair)
+		order := make([]int, len(pair))
+		for k := range order {
+			order[k] = k
+		}
 		if (t+rep)%2 == 1 {
-			slices.Reverse(start)
+			slices.Reverse(order)
 		}
 		var wg sync.WaitGroup
-		for _, r := range start {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for _, k := range order {
+			r, rate := pair[k], rates[k]
+			wg.Go(func() {
 				perMsg := float64(r.st.perMsg)
 				pace(rate/perMsg, c.recRaceWindow, func(from, cnt int64, start time.Time) { r.send(-1, from, cnt, start, rate/perMsg) })
-			}()
+			})
 		}
 		wg.Wait()
+		for _, r := range pair {
+			if n := r.p.ended(); n > 0 {
+				b.logf("  %s: %d clients disconnected during race %d: discarded, no more races", r.label, n, t+1)
+				return
+			}
+		}
 		for k, r := range pair {
 			el, scpu, gcpu := ms[k].stop()
 			got := r.st.counter.Load() - c0[k]
-			ra := Race{Trial: t + 1, Offered: rate, Throughput: float64(got) / el.Seconds(), ServerCPU: scpu.Seconds() / el.Seconds(), GenCPU: gcpu.Seconds() / el.Seconds()}
+			ra := Race{Trial: t + 1, Offered: rates[k], Throughput: float64(got) / el.Seconds(), ServerCPU: scpu.Seconds() / el.Seconds(), GenCPU: gcpu.Seconds() / el.Seconds()}
 			if got > 0 {
 				ra.CPUPerMsgUs = float64(scpu.Microseconds()) / float64(got)
 			}
 			r.run.Races = append(r.run.Races, ra)
-			b.logf("  %s: race %d: offered %.0f/s to each  got %.0f/s  srv cpu %.0f%%  %.2f µs/msg  gen cpu %.0f%%", r.label, ra.Trial, ra.Offered, ra.Throughput, ra.ServerCPU*100, ra.CPUPerMsgUs, ra.GenCPU*100)
+			b.logf("  %s: race %d: offered %.0f/s  got %.0f/s  srv cpu %.0f%%  %.2f µs/msg  gen cpu %.0f%%", r.label, ra.Trial, ra.Offered, ra.Throughput, ra.ServerCPU*100, ra.CPUPerMsgUs, ra.GenCPU*100)
 		}
 		for _, r := range pair {
 			r.quiesce()

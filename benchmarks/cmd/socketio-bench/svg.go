@@ -156,6 +156,11 @@ func (b *bench) writeCharts() {
 			fan = append(fan, series{name: fmt.Sprintf("%s, %d clients", impl, n), color: colors[impl], dash: k > 0, xs: cv.Thru, ys: cv.P99})
 		}
 	}
+	if cl := b.clusterSeries(); len(cl) > 0 {
+		svg := svgChart(fmt.Sprintf("Cluster fan-out (2 nodes on Redis): p99 delivery latency vs delivered rate (median of %d runs)", b.cfg.reps),
+			"delivered messages/s (log)", "p99 delivery latency (ms, log)", cl, 50, "50 ms")
+		_ = os.WriteFile(filepath.Join(b.cfg.out, "cluster_p99.svg"), []byte(svg), 0o644)
+	}
 	if len(fan) > 0 {
 		svg := svgChart(fmt.Sprintf("Fan-out: p99 delivery latency vs delivered rate (median of %d runs)", b.cfg.reps),
 			"delivered messages/s (log)", "p99 delivery latency (ms, log)", fan, 0, "")
