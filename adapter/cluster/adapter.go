@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -54,6 +55,12 @@ type Options struct {
 	// died meanwhile is not waited for until the timeout (the official
 	// adapters wait). Zero means 500ms. Not used with Heartbeat.
 	LivenessInterval time.Duration
+	// MaxPendingPublishes bounds the messages waiting to be published:
+	// broadcasts and the other operations are published in order by one
+	// goroutine of the adapter, without the caller waiting for the broker
+	// (as the official adapters, which do not wait either). Beyond it a
+	// message is not published (ErrBacklog, logged). Zero means 100,000.
+	MaxPendingPublishes int
 	// Logger receives what cannot be reported to a caller: messages
 	// dropped, publish failures. Nil means slog.Default().
 	Logger *slog.Logger
@@ -89,7 +96,40 @@ type Adapter struct {
 	closed   bool
 	failing  bool // the last publish failed
 	hbTimer  *time.Timer
+
+	// The outbox: messages to publish, in order, by outLoop.
+	omu     sync.Mutex
+	ocond   *sync.Cond
+	out     []outItem
+	ostop   bool          // outLoop returns once out is empty
+	outDone chan struct{} // closed when outLoop returned
 }
+
+// outItem is a message waiting in the outbox; done, if set, receives the
+// result of its publication.
+type outItem struct {
+	m    *Message
+	done chan publishResult
+}
+
+type publishResult struct {
+	offset string
+	err    error
+}
+
+// BatchTransport is implemented by transports that publish several messages
+// in one round trip to the broker (a pipeline). The Adapter then hands them
+// all that is waiting in its outbox at once.
+type BatchTransport interface {
+	Transport
+	// PublishBatch publishes ms in order and returns the offset and error
+	// of each, as Publish would.
+	PublishBatch(ctx context.Context, ms []*Message) (offsets []string, errs []error)
+}
+
+// ErrBacklog is the publish error of a message that found the outbox
+// full: the broker has not kept up with MaxPendingPublishes messages.
+var ErrBacklog = errors.New("cluster: too many messages waiting to be published")
 
 // request is a FetchSockets or ServerSideEmitWithAck waiting for answers.
 type request struct {
@@ -124,6 +164,9 @@ func New(nsp adapter.Namespace, t Transport, opts Options) *Adapter {
 	if opts.LivenessInterval <= 0 {
 		opts.LivenessInterval = 500 * time.Millisecond
 	}
+	if opts.MaxPendingPublishes <= 0 {
+		opts.MaxPendingPublishes = 100000
+	}
 	if h := opts.Heartbeat; h != nil {
 		hb := *h
 		if hb.Interval <= 0 {
@@ -149,6 +192,7 @@ func New(nsp adapter.Namespace, t Transport, opts Options) *Adapter {
 		a.logger = slog.Default()
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.ocond = sync.NewCond(&a.omu)
 	return a
 }
 
@@ -160,6 +204,9 @@ func (a *Adapter) Init(ctx context.Context) error {
 	if err := a.t.Start(ctx, a.OnMessage); err != nil {
 		return fmt.Errorf("cluster: starting the transport: %w", err)
 	}
+	a.outDone = make(chan struct{})
+	a.wg.Add(1)
+	go a.outLoop()
 	if a.opts.Heartbeat != nil {
 		a.publish(&Message{Type: InitialHeartbeat})
 		a.wg.Add(1)
@@ -185,6 +232,19 @@ func (a *Adapter) Close(ctx context.Context) error {
 		delete(a.acks, id)
 	}
 	a.mu.Unlock()
+	// What is waiting goes out first, within ctx.
+	a.omu.Lock()
+	a.ostop = true
+	a.ocond.Broadcast()
+	a.omu.Unlock()
+	if a.outDone != nil {
+		select {
+		case <-a.outDone:
+		case <-ctx.Done():
+			a.cancel() // the outbox gives up
+			<-a.outDone
+		}
+	}
 	if a.opts.Heartbeat != nil {
 		m := &Message{Type: AdapterClose, UID: a.uid, NSP: a.nsp.Name()}
 		if _, err := a.t.Publish(ctx, m); err != nil {
@@ -207,14 +267,114 @@ func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
 	return a.t.ServerCount(ctx)
 }
 
-// publish sends m on a goroutine of the adapter's; failures are logged.
+// publish queues m for publication; failures are logged.
 func (a *Adapter) publish(m *Message) {
+	a.enqueue(m, nil)
+}
+
+// Publish queues m for the other servers, in order with the adapter's
+// own messages (broadcasts, room operations...), and returns at once;
+// failures are logged. It is for adapters built on Adapter.
+func (a *Adapter) Publish(m *Message) { a.enqueue(m, nil) }
+
+// enqueue puts m in the outbox. done, if set, receives the result.
+func (a *Adapter) enqueue(m *Message, done chan publishResult) {
 	m.UID, m.NSP = a.uid, a.nsp.Name()
+	if m.Packet != nil && len(m.Packet.Attachments) > 0 {
+		// Published later: keep attachments the caller may reuse.
+		p := *m.Packet
+		p.Attachments = make([][]byte, len(m.Packet.Attachments))
+		for i, b := range m.Packet.Attachments {
+			p.Attachments[i] = bytes.Clone(b)
+		}
+		m.Packet = &p
+	}
 	a.scheduleHeartbeat()
-	a.goDo(func() {
-		_, err := a.t.Publish(a.ctx, m)
-		a.reportPublish(err, m.Type)
-	})
+	a.omu.Lock()
+	var err error
+	switch {
+	case a.ostop || a.outDone == nil:
+		err = adapter.ErrClosed
+	case len(a.out) >= a.opts.MaxPendingPublishes:
+		err = ErrBacklog
+	default:
+		a.out = append(a.out, outItem{m: m, done: done})
+		a.ocond.Signal()
+	}
+	a.omu.Unlock()
+	if err != nil {
+		if err != adapter.ErrClosed {
+			a.reportPublish(err, m.Type)
+		}
+		if done != nil {
+			done <- publishResult{err: err}
+		}
+	}
+}
+
+// outLoop publishes the outbox in order: all that waits in one batch when
+// the transport is a BatchTransport.
+func (a *Adapter) outLoop() {
+	defer a.wg.Done()
+	defer close(a.outDone)
+	bt, batching := a.t.(BatchTransport)
+	for {
+		a.omu.Lock()
+		for len(a.out) == 0 && !a.ostop {
+			a.ocond.Wait()
+		}
+		if len(a.out) == 0 {
+			a.omu.Unlock()
+			return
+		}
+		n := 1
+		if batching {
+			n = min(len(a.out), 256)
+		}
+		items := append([]outItem(nil), a.out[:n]...)
+		clear(a.out[:n])
+		a.out = a.out[n:]
+		if len(a.out) == 0 {
+			a.out = nil
+		}
+		a.omu.Unlock()
+		if a.ctx.Err() != nil {
+			for _, it := range items {
+				if it.done != nil {
+					it.done <- publishResult{err: adapter.ErrClosed}
+				}
+			}
+			continue
+		}
+		if batching && len(items) > 1 {
+			ms := make([]*Message, len(items))
+			for i, it := range items {
+				ms[i] = it.m
+			}
+			offs, errs := bt.PublishBatch(a.ctx, ms)
+			for i, it := range items {
+				var r publishResult
+				if i < len(offs) {
+					r.offset = offs[i]
+				}
+				if i < len(errs) {
+					r.err = errs[i]
+				}
+				a.reportPublish(r.err, it.m.Type)
+				if it.done != nil {
+					it.done <- r
+				}
+			}
+			continue
+		}
+		for _, it := range items {
+			off, err := a.t.Publish(a.ctx, it.m)
+			a.reportPublish(err, it.m.Type)
+			if it.done != nil {
+				it.done <- publishResult{off, err}
+			}
+		}
+	}
 }
 
 // reportPublish logs the first failure of a series of publishes, and the
@@ -235,13 +395,18 @@ func (a *Adapter) reportPublish(err error, typ MessageType) {
 	}
 }
 
-// publishNow sends m and returns its offset.
+// publishNow publishes m, after what is waiting in the outbox, and returns
+// its offset; it returns early with ctx's error if ctx ends first (m is
+// published all the same).
 func (a *Adapter) publishNow(ctx context.Context, m *Message) (string, error) {
-	m.UID, m.NSP = a.uid, a.nsp.Name()
-	a.scheduleHeartbeat()
-	off, err := a.t.Publish(ctx, m)
-	a.reportPublish(err, m.Type)
-	return off, err
+	done := make(chan publishResult, 1)
+	a.enqueue(m, done)
+	select {
+	case r := <-done:
+		return r.offset, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 func (a *Adapter) respond(to string, m *Message) {
@@ -272,9 +437,7 @@ func (a *Adapter) goDo(f func()) {
 // then delivers it to the local sockets.
 func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) error {
 	if !opts.Flags.Local {
-		if _, err := a.publishNow(a.ctx, &Message{Type: Broadcast, Packet: p, Opts: opts}); err != nil {
-			a.logger.Debug("cluster: broadcast not published", "nsp", a.nsp.Name(), "err", err)
-		}
+		a.publish(&Message{Type: Broadcast, Packet: p, Opts: opts})
 	}
 	return a.InMemory.Broadcast(p, opts)
 }
@@ -311,9 +474,7 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts a
 // AddSockets makes the selected sockets of every server join rooms.
 func (a *Adapter) AddSockets(opts adapter.BroadcastOptions, rooms []adapter.Room) error {
 	if !opts.Flags.Local {
-		if _, err := a.publishNow(a.ctx, &Message{Type: SocketsJoin, Opts: opts, Rooms: rooms}); err != nil {
-			a.logger.Debug("cluster: socketsJoin not published", "nsp", a.nsp.Name(), "err", err)
-		}
+		a.publish(&Message{Type: SocketsJoin, Opts: opts, Rooms: rooms})
 	}
 	return a.InMemory.AddSockets(opts, rooms)
 }
@@ -321,9 +482,7 @@ func (a *Adapter) AddSockets(opts adapter.BroadcastOptions, rooms []adapter.Room
 // DelSockets makes the selected sockets of every server leave rooms.
 func (a *Adapter) DelSockets(opts adapter.BroadcastOptions, rooms []adapter.Room) error {
 	if !opts.Flags.Local {
-		if _, err := a.publishNow(a.ctx, &Message{Type: SocketsLeave, Opts: opts, Rooms: rooms}); err != nil {
-			a.logger.Debug("cluster: socketsLeave not published", "nsp", a.nsp.Name(), "err", err)
-		}
+		a.publish(&Message{Type: SocketsLeave, Opts: opts, Rooms: rooms})
 	}
 	return a.InMemory.DelSockets(opts, rooms)
 }
@@ -331,9 +490,7 @@ func (a *Adapter) DelSockets(opts adapter.BroadcastOptions, rooms []adapter.Room
 // DisconnectSockets disconnects the selected sockets of every server.
 func (a *Adapter) DisconnectSockets(opts adapter.BroadcastOptions, close bool) error {
 	if !opts.Flags.Local {
-		if _, err := a.publishNow(a.ctx, &Message{Type: DisconnectSockets, Opts: opts, Close: close}); err != nil {
-			a.logger.Debug("cluster: disconnectSockets not published", "nsp", a.nsp.Name(), "err", err)
-		}
+		a.publish(&Message{Type: DisconnectSockets, Opts: opts, Close: close})
 	}
 	return a.InMemory.DisconnectSockets(opts, close)
 }

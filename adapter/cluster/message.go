@@ -91,6 +91,11 @@ type Message struct {
 	Close       bool
 	ClientCount int
 	Sockets     []adapter.SocketInfo
+
+	// Local is for the transport of the adapter that publishes the
+	// message (an adapter built on Adapter may pass it state, with
+	// Adapter.Publish); it is never encoded.
+	Local any
 }
 
 // HasBinary reports whether the message holds binary values.

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -245,8 +246,19 @@ func (a *StreamsAdapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptio
 	if a.recovery() == 0 || opts.Flags.Local || !adapter.Recoverable(p, opts) {
 		return a.Adapter.Broadcast(p, opts)
 	}
-	m := &cluster.Message{Type: cluster.Broadcast, UID: a.UID(), NSP: a.nsp.Name(), Packet: p, Opts: opts}
-	return a.t.enqueue(m, &ownBroadcast{p: p, opts: opts})
+	if len(p.Attachments) > 0 {
+		// Delivered later: keep attachments the caller may reuse.
+		c := *p
+		c.Attachments = make([][]byte, len(p.Attachments))
+		for i, b := range p.Attachments {
+			c.Attachments[i] = bytes.Clone(b)
+		}
+		p = &c
+	}
+	// In order with the other messages of the adapter; delivered here when
+	// read back.
+	a.Publish(&cluster.Message{Type: cluster.Broadcast, Packet: p, Opts: opts, Local: &ownBroadcast{p: p, opts: opts}})
+	return nil
 }
 
 // AddAll adds a local socket to rooms.

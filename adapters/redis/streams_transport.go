@@ -38,7 +38,7 @@ type streamsTransport struct {
 	omu      sync.Mutex
 	ocond    *sync.Cond
 	outbox   []outEntry
-	inflight bool                     // a batch is being written
+	inflight bool         // a batch is being written
 	pending  []pendingOwn // own packets not yet read back, in stream order
 	closed   bool
 
@@ -398,7 +398,8 @@ func (t *streamsTransport) Publish(ctx context.Context, m *cluster.Message) (str
 		}
 		return "", t.publish(ctx, t.public, b)
 	}
-	return "", t.enqueue(m, nil)
+	own, _ := m.Local.(*ownBroadcast)
+	return "", t.enqueue(m, own)
 }
 
 func (t *streamsTransport) publish(ctx context.Context, channel string, b []byte) error {
