@@ -61,6 +61,10 @@ type Options struct {
 	// (as the official adapters, which do not wait either). Beyond it a
 	// message is not published (ErrBacklog, logged). Zero means 100,000.
 	MaxPendingPublishes int
+	// MaxPendingBytes bounds the payload bytes (packet data and
+	// attachments) of the messages waiting to be published, likewise.
+	// Zero means 64 MiB.
+	MaxPendingBytes int64
 	// Logger receives what cannot be reported to a caller: messages
 	// dropped, publish failures. Nil means slog.Default().
 	Logger *slog.Logger
@@ -101,6 +105,7 @@ type Adapter struct {
 	omu     sync.Mutex
 	ocond   *sync.Cond
 	out     []outItem
+	obytes  int64         // payload bytes in out
 	ostop   bool          // outLoop returns once out is empty
 	outDone chan struct{} // closed when outLoop returned
 }
@@ -109,7 +114,20 @@ type Adapter struct {
 // result of its publication.
 type outItem struct {
 	m    *Message
+	size int64
 	done chan publishResult
+}
+
+// payloadSize is what a message counts against MaxPendingBytes.
+func payloadSize(m *Message) int64 {
+	if m.Packet == nil {
+		return 0
+	}
+	n := int64(len(m.Packet.Data))
+	for _, b := range m.Packet.Attachments {
+		n += int64(len(b))
+	}
+	return n
 }
 
 type publishResult struct {
@@ -166,6 +184,9 @@ func New(nsp adapter.Namespace, t Transport, opts Options) *Adapter {
 	}
 	if opts.MaxPendingPublishes <= 0 {
 		opts.MaxPendingPublishes = 100000
+	}
+	if opts.MaxPendingBytes <= 0 {
+		opts.MaxPendingBytes = 64 << 20
 	}
 	if h := opts.Heartbeat; h != nil {
 		hb := *h
@@ -295,10 +316,12 @@ func (a *Adapter) enqueue(m *Message, done chan publishResult) {
 	switch {
 	case a.ostop || a.outDone == nil:
 		err = adapter.ErrClosed
-	case len(a.out) >= a.opts.MaxPendingPublishes:
+	case len(a.out) >= a.opts.MaxPendingPublishes || (len(a.out) > 0 && a.obytes+payloadSize(m) > a.opts.MaxPendingBytes):
 		err = ErrBacklog
 	default:
-		a.out = append(a.out, outItem{m: m, done: done})
+		size := payloadSize(m)
+		a.obytes += size
+		a.out = append(a.out, outItem{m: m, size: size, done: done})
 		a.ocond.Signal()
 	}
 	a.omu.Unlock()
@@ -332,6 +355,9 @@ func (a *Adapter) outLoop() {
 			n = min(len(a.out), 256)
 		}
 		items := append([]outItem(nil), a.out[:n]...)
+		for _, it := range items {
+			a.obytes -= it.size
+		}
 		clear(a.out[:n])
 		a.out = a.out[n:]
 		if len(a.out) == 0 {
