@@ -288,3 +288,38 @@ func TestForwardingOptionsValidation(t *testing.T) {
 		}()
 	}
 }
+
+// Close cuts a forwarded long poll and returns once it has returned; the
+// owner sees the poll end as a client that went away.
+func TestForwardCloseCutsPolls(t *testing.T) {
+	c, _ := newCluster(t, &Options{PingInterval: time.Minute}, "a", "b")
+	a, b := c["a"], c["b"]
+	sid := a.openPolling()
+	done := make(chan int, 1)
+	go func() {
+		resp, err := b.ts.Client().Get(b.url + "?EIO=4&transport=polling&sid=" + sid)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	sess := a.srv.Session(sid)
+	waitFor(t, func() bool { sess.mu.Lock(); defer sess.mu.Unlock(); return sess.getActive })
+	if err := b.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the forwarded poll is still pending after b.Close")
+	}
+	if ev := a.app.waitClose(t); ev.sid != sid || ev.reason != ReasonTransportError {
+		t.Fatalf("owner closed %+v", ev)
+	}
+	// b no longer forwards.
+	if status, _ := b.get("EIO=4&transport=polling&sid=" + sid); status != http.StatusServiceUnavailable {
+		t.Fatalf("GET via a closed b: %d", status)
+	}
+}
