@@ -27,6 +27,18 @@ const (
 // engineio.CORSOptions.
 type CORSOptions = engineio.CORSOptions
 
+// ForwardingOptions lets the servers of a cluster run behind a load
+// balancer without sticky sessions; see engineio.ForwardingOptions.
+type ForwardingOptions = engineio.ForwardingOptions
+
+// NodeResolver finds the server that owns a connection from its node id;
+// see engineio.NodeResolver.
+type NodeResolver = engineio.NodeResolver
+
+// StaticResolver is a NodeResolver for a fixed set of servers: node id to
+// base URL; see engineio.StaticResolver.
+type StaticResolver = engineio.StaticResolver
+
 // Options configures a [Server]. The zero value of every field selects the
 // default of the official socket.io 4.x server; a nil *Options selects every
 // default. NewServer copies the options: later changes have no effect, and
@@ -111,6 +123,14 @@ type Options struct {
 	// with every event it missed. Nil means off, as in the official
 	// server. See ConnectionStateRecovery.
 	ConnectionStateRecovery *ConnectionStateRecovery
+	// Forwarding, if set, lets the servers of a cluster run behind a load
+	// balancer without sticky sessions: a long-polling request (or a
+	// WebSocket upgrade) of a connection opened on another server is
+	// forwarded to that server. Nil means off: every request of a
+	// connection must reach the server that opened it (sticky sessions),
+	// as with the official server. The adapter (Redis...) is still what
+	// carries broadcasts between the servers. See ForwardingOptions.
+	Forwarding *ForwardingOptions
 	// Adapter creates the adapter of each namespace. Nil means the
 	// in-memory, single-server adapter (adapter.SessionAware when
 	// ConnectionStateRecovery is set).
@@ -132,6 +152,7 @@ func (o *Options) engineOptions() *engineio.Options {
 		CORS:              o.CORS,
 		WriteQueueSize:    o.WriteQueueSize,
 		MaxSessions:       o.MaxConnections,
+		Forwarding:        o.Forwarding,
 		Logger:            o.Logger,
 	}
 }

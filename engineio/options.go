@@ -73,6 +73,12 @@ type Options struct {
 	// MaxSessions caps the number of open sessions. Zero means no cap. A
 	// handshake over the cap is answered with HTTP 503.
 	MaxSessions int
+	// Forwarding, if set, lets the server run behind a load balancer
+	// without sticky sessions: requests for sessions owned by another
+	// server of the cluster are forwarded to it. Nil means off: every
+	// request of a session must reach the server that opened it, as with
+	// the official server. See [ForwardingOptions].
+	Forwarding *ForwardingOptions
 	// Logger receives diagnostics. Nil means no logging.
 	Logger *slog.Logger
 }
@@ -119,6 +125,7 @@ type config struct {
 	writeQueueSize int
 	maxSessions    int
 	blockingReads  bool
+	forwarding     *ForwardingOptions // nil: off
 	logger         *slog.Logger
 }
 
@@ -184,6 +191,16 @@ func newConfig(o *Options) *config {
 		c.cookie = &ck
 	}
 	c.cors = newCORSPolicy(o.CORS)
+	if f := o.Forwarding; f != nil {
+		if !validNodeID(f.NodeID) {
+			panic(fmt.Sprintf("engineio: ForwardingOptions.NodeID %q: want 1 to %d characters among A-Z, a-z, 0-9, '-' and '_'", f.NodeID, maxNodeIDLen))
+		}
+		if f.Resolver == nil {
+			panic("engineio: ForwardingOptions.Resolver is nil")
+		}
+		fc := *f
+		c.forwarding = &fc
+	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}

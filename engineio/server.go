@@ -67,6 +67,7 @@ type Server struct {
 	done    chan struct{}
 
 	deadlines *deadlines // the sessions' heartbeats and timeouts
+	fwd       *forwarder // nil: no forwarding
 }
 
 // NewServer returns a server that hands its sessions to h. A nil opts
@@ -84,6 +85,9 @@ func NewServer(opts *Options, h Handler) *Server {
 		tasks:    tasks.Group{Idle: workerIdle},
 	}
 	s.deadlines = newDeadlines(&s.tasks, (*Session).onDeadline)
+	if s.cfg.forwarding != nil {
+		s.fwd = newForwarder(s, s.cfg.forwarding)
+	}
 	return s
 }
 
@@ -157,6 +161,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid := queryValue(q, "sid"); sid != "" {
+		if s.fwd != nil && s.fwd.serve(w, r, sid, isUpgrade) {
+			return
+		}
 		sess := s.Session(sid)
 		if sess != nil && sess.expireIfLate() {
 			sess = nil
@@ -289,7 +296,7 @@ func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
-	id := newSessionID()
+	id := s.newSessionID()
 	var hdr http.Header
 	if s.cfg.cookie != nil {
 		hdr = make(http.Header)
@@ -310,7 +317,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 // newSession registers a session, queues its open packet and hands it to
 // the Handler. ws is the connection of a session opened over WebSocket.
 func (s *Server) newSession(r *http.Request, transport string, ws *websocket.Conn) *Session {
-	return s.newSessionWithID(newSessionID(), r, transport, ws)
+	return s.newSessionWithID(s.newSessionID(), r, transport, ws)
 }
 
 func (s *Server) newSessionWithID(id string, r *http.Request, transport string, ws *websocket.Conn) *Session {
@@ -378,6 +385,9 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()
+	if s.fwd != nil && !graceful {
+		s.fwd.close()
+	}
 	for _, sess := range sessions {
 		if graceful {
 			sess.shutdownClose()
@@ -395,7 +405,13 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 			}
 			break
 		}
+		if s.fwd != nil && ctx.Err() == nil {
+			_ = s.fwd.shutdown(ctx)
+		}
 		if ctx.Err() != nil {
+			if s.fwd != nil {
+				s.fwd.close()
+			}
 			for _, sess := range sessions {
 				sess.closeWith(ReasonForcedClose, nil)
 			}
@@ -456,6 +472,15 @@ func (s *Server) closePoller() {
 	if p != nil {
 		_ = p.Close()
 	}
+}
+
+// newSessionID returns the id of a new session: the node id, when
+// forwarding is on, then a random id.
+func (s *Server) newSessionID() string {
+	if f := s.cfg.forwarding; f != nil {
+		return f.NodeID + newSessionID()
+	}
+	return newSessionID()
 }
 
 // newSessionID returns 120 random bits, encoded in 20 URL-safe characters

@@ -1,7 +1,20 @@
 module github.com/socketio-go/socketio/examples
 
-go 1.26
+go 1.26.0
 
 require github.com/socketio-go/socketio v0.0.0
 
 replace github.com/socketio-go/socketio => ../
+
+require (
+	github.com/redis/go-redis/v9 v9.23.0
+	github.com/socketio-go/socketio/adapters/redis v0.0.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+replace github.com/socketio-go/socketio/adapters/redis => ../adapters/redis

@@ -131,16 +131,20 @@ type chat struct {
 }
 
 // newChat returns a Socket.IO server running the chat on its main
-// namespace "/".
-func newChat(log *slog.Logger) *socketio.Server {
+// namespace "/". opts, if not nil, holds the options of the cluster mode
+// (cluster.go).
+func newChat(log *slog.Logger, opts *socketio.Options) *socketio.Server {
 	c := &chat{log: log}
-	c.srv = socketio.NewServer(&socketio.Options{
-		// The library's own diagnostics (transport errors, slow
-		// consumers...) go to the same logger, tagged.
-		Logger: log.With("component", "socketio"),
-		// CORS stays nil: the page is served by this very server, and
-		// same-origin clients need no CORS policy.
-	})
+	if opts == nil {
+		opts = &socketio.Options{}
+	}
+	// The library's own diagnostics (transport errors, slow consumers...)
+	// go to the same logger, tagged.
+	opts.Logger = log.With("component", "socketio")
+	// CORS stays nil: the page is served by this very server (or by the
+	// load balancer in front of it), and same-origin clients need no CORS
+	// policy.
+	c.srv = socketio.NewServer(opts)
 	c.srv.Use(c.authenticate)
 	c.srv.OnConnection(c.onConnection)
 	return c.srv
@@ -263,10 +267,10 @@ func (c *chat) onJoin(ctx context.Context, s *socketio.Socket, room string) (roo
 
 // members returns the sorted nicknames of the sockets in room.
 //
-// FetchSockets goes through the namespace's adapter. With the default
-// in-memory adapter, RemoteSocket.Data returns the very value given to
-// SetData, hence the type assertion; an adapter spanning several servers
-// would hand back whatever its encoding of the data decodes to.
+// FetchSockets goes through the namespace's adapter. RemoteSocket.Data
+// returns the very value given to SetData for a socket of this server; for
+// a socket of another server (the Redis adapter of the cluster mode), it
+// returns the data decoded from JSON, a map[string]any.
 func (c *chat) members(ctx context.Context, room string) ([]string, error) {
 	sockets, err := c.srv.In(room).FetchSockets(ctx)
 	if err != nil {
@@ -274,8 +278,13 @@ func (c *chat) members(ctx context.Context, room string) ([]string, error) {
 	}
 	nicks := make([]string, 0, len(sockets))
 	for _, rs := range sockets {
-		if u, ok := rs.Data().(user); ok {
-			nicks = append(nicks, u.Nick)
+		switch d := rs.Data().(type) {
+		case user:
+			nicks = append(nicks, d.Nick)
+		case map[string]any:
+			if nick, ok := d["nick"].(string); ok {
+				nicks = append(nicks, nick)
+			}
 		}
 	}
 	slices.Sort(nicks)

@@ -118,7 +118,7 @@ func startChat(t *testing.T) *httptest.Server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), nil))
 	}
-	srv := newChat(log)
+	srv := newChat(log, nil)
 	ts := httptest.NewServer(newMux(srv, []byte("/* fake client */")))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

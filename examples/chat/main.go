@@ -13,6 +13,11 @@
 //
 // The PORT environment variable, if set, replaces the port of -addr.
 //
+// With -redis host:port, the server is one server of a cluster behind a
+// load balancer that needs no sticky sessions (see cluster.go and
+// examples/cluster): -node names it, -advertise is where the others reach
+// it, -redis-key prefixes its Redis channels and keys.
+//
 // Routes:
 //
 //	/                  the page (static/, embedded in the binary)
@@ -60,6 +65,8 @@ func main() {
 func run(log *slog.Logger) error {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen `address`; the PORT environment variable replaces its port")
 	client := flag.String("client", "", "`path` of socket.io.min.js (default: "+clientFile+" next to this source file)")
+	var cl cluster
+	cl.flags.register(flag.CommandLine)
 	flag.Parse()
 
 	if port := os.Getenv("PORT"); port != "" {
@@ -77,7 +84,20 @@ func run(log *slog.Logger) error {
 			" run `npm ci` in examples/chat to install it, or pass -client.", err)
 	}
 
-	srv := newChat(log)
+	// Stop on Ctrl-C or SIGTERM.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts, err := cl.options(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cl.close(); err != nil {
+			log.Warn("leaving the cluster", "err", err)
+		}
+	}()
+	srv := newChat(log, opts)
 	httpServer := &http.Server{
 		Handler:           newMux(srv, clientJS),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -87,12 +107,12 @@ func run(log *slog.Logger) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	// Stop on Ctrl-C or SIGTERM.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		return err
+	}
+	if err := cl.register(ctx, log, ln.Addr()); err != nil {
+		ln.Close()
 		return err
 	}
 	serveErr := make(chan error, 1)
