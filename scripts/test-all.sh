@@ -34,6 +34,7 @@ need() {
   fi
 }
 
+export PATH="$PATH:/usr/sbin:/sbin" # haproxy and nginx live there
 need go "https://go.dev/dl"
 need node "Node.js 20+"
 need npm "comes with Node.js"
