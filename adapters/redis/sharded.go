@@ -54,6 +54,13 @@ type ShardedOptions struct {
 // to Redis is down are lost (pub/sub keeps nothing); the subscription is
 // restored when Redis is back.
 func NewShardedAdapter(client goredis.UniversalClient, opts ShardedOptions) adapter.Factory {
+	return newShardedAdapter(client, opts, cluster.Options{})
+}
+
+// newShardedAdapter is NewShardedAdapter with cluster options beyond
+// ShardedOptions (the fault tests use heartbeats and other liveness
+// intervals).
+func newShardedAdapter(client goredis.UniversalClient, opts ShardedOptions, copts cluster.Options) adapter.Factory {
 	if opts.ChannelPrefix == "" {
 		opts.ChannelPrefix = "socket.io"
 	}
@@ -69,7 +76,9 @@ func NewShardedAdapter(client goredis.UniversalClient, opts ShardedOptions) adap
 			opts:    opts,
 			channel: opts.ChannelPrefix + "#" + nsp.Name() + "#",
 		}
-		a := cluster.New(nsp, t, cluster.Options{RequestsTimeout: opts.RequestsTimeout, Logger: opts.Logger})
+		copts := copts
+		copts.RequestsTimeout, copts.Logger = opts.RequestsTimeout, opts.Logger
+		a := cluster.New(nsp, t, copts)
 		t.uid = a.UID()
 		t.response = t.channel + t.uid + "#"
 		if opts.SubscriptionMode != Static {
