@@ -87,16 +87,22 @@ func (r *redisServer) start() {
 		close(done)
 	}()
 	r.cmd, r.done = cmd, done
-	c := goredis.NewClient(&goredis.Options{Addr: r.addr(), MaxRetries: -1, DialerRetries: 1})
-	defer c.Close()
-	// No event says that redis-server listens: poll.
+	// No event says that redis-server listens: poll (with plain dials: a
+	// Redis client slows its redials down after failures).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
+		var err error
+		var conn net.Conn
+		if conn, err = net.DialTimeout("tcp", r.addr(), time.Second); err == nil {
+			_ = conn.Close()
+			c := goredis.NewClient(&goredis.Options{Addr: r.addr(), MaxRetries: -1})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err = c.Ping(ctx).Err()
+			cancel()
+			_ = c.Close()
+			if err == nil {
+				return
+			}
 		}
 		select {
 		case <-done:

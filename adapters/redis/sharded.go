@@ -75,6 +75,7 @@ func newShardedAdapter(client goredis.UniversalClient, opts ShardedOptions, copt
 			client:  client,
 			opts:    opts,
 			channel: opts.ChannelPrefix + "#" + nsp.Name() + "#",
+			outage:  newOutage(client),
 		}
 		copts := copts
 		copts.RequestsTimeout, copts.Logger = opts.RequestsTimeout, opts.Logger
@@ -109,8 +110,9 @@ type shardedTransport struct {
 	response string // prefix#nsp#uid#
 	uid      string
 
-	ps   *goredis.PubSub
-	done chan struct{}
+	ps     *goredis.PubSub
+	done   chan struct{}
+	outage *outage
 
 	// Subscriptions to room channels, applied in order by subLoop.
 	smu     sync.Mutex
@@ -218,7 +220,15 @@ func (t *shardedTransport) Publish(ctx context.Context, m *cluster.Message) (str
 	if err != nil {
 		return "", err
 	}
-	return "", t.client.SPublish(ctx, t.publishChannel(m), b).Err()
+	return "", t.publish(ctx, t.publishChannel(m), b)
+}
+
+// publish publishes b, or fails at once during an outage.
+func (t *shardedTransport) publish(ctx context.Context, channel string, b []byte) error {
+	if err := t.outage.check(); err != nil {
+		return err
+	}
+	return t.outage.report(t.client.SPublish(ctx, channel, b).Err())
 }
 
 func (t *shardedTransport) PublishResponse(ctx context.Context, to string, m *cluster.Message) error {
@@ -226,18 +236,22 @@ func (t *shardedTransport) PublishResponse(ctx context.Context, to string, m *cl
 	if err != nil {
 		return err
 	}
-	return t.client.SPublish(ctx, t.channel+to+"#", b).Err()
+	return t.publish(ctx, t.channel+to+"#", b)
 }
 
 func (t *shardedTransport) ServerCount(ctx context.Context) (int, error) {
+	if err := t.outage.check(); err != nil {
+		return 0, err
+	}
 	res, err := t.client.PubSubShardNumSub(ctx, t.channel).Result()
 	if err != nil {
-		return 0, err
+		return 0, t.outage.report(err)
 	}
 	return int(res[t.channel]), nil
 }
 
 func (t *shardedTransport) Close(ctx context.Context) error {
+	t.outage.close()
 	t.smu.Lock()
 	t.closed = true
 	if t.scond != nil {
