@@ -41,6 +41,114 @@ type emitted struct {
 	start, end time.Time
 }
 
+// traffic is a numbered broadcast every 10ms from each node, to everyone
+// or to the room "room" (every client is in it); sent holds what was
+// emitted, by number.
+type traffic struct {
+	counters []*counter
+	mu       sync.Mutex
+	sent     map[int]*emitted
+	last     int // the last number given
+	done     chan struct{}
+	wg       sync.WaitGroup
+	stopped  bool
+}
+
+func startTraffic(nodes []*socketio.Server, counters []*counter, notify chan struct{}) *traffic {
+	tr := &traffic{counters: counters, sent: make(map[int]*emitted), done: make(chan struct{})}
+	for from, n := range nodes {
+		tr.wg.Add(1)
+		go func() {
+			defer tr.wg.Done()
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				tr.mu.Lock()
+				tr.last++
+				k, e := tr.last, &emitted{from: from, start: time.Now()}
+				tr.sent[k] = e
+				tr.mu.Unlock()
+				if k%2 == 0 {
+					_ = n.To("room").Emit("n", k)
+				} else {
+					_ = n.Emit("n", k)
+				}
+				tr.mu.Lock()
+				e.end = time.Now()
+				tr.mu.Unlock()
+				select {
+				case notify <- struct{}{}:
+				default:
+				}
+				select {
+				case <-tr.done:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	return tr
+}
+
+// stop stops the traffic and waits for the last Emits to return.
+func (tr *traffic) stop() {
+	if !tr.stopped {
+		tr.stopped = true
+		close(tr.done)
+		tr.wg.Wait()
+	}
+}
+
+// since returns the numbers of the broadcasts emitted (Emit returned)
+// that started after t0.
+func (tr *traffic) since(t0 time.Time) []int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var ks []int
+	for k, e := range tr.sent {
+		if e.start.After(t0) && !e.end.IsZero() {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// everywhere tells whether at least n broadcasts started after t0 and
+// every one reached every client.
+func (tr *traffic) everywhere(t0 time.Time, n int) func() bool {
+	return func() bool {
+		ks := tr.since(t0)
+		if len(ks) < n {
+			return false
+		}
+		for _, c := range tr.counters {
+			for _, k := range ks {
+				if !c.hasAll(k, k) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+}
+
+// emitDurations returns, sorted, how long the Emits that started between
+// from and to took.
+func (tr *traffic) emitDurations(from, to time.Time) []time.Duration {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var ds []time.Duration
+	for _, e := range tr.sent {
+		if e.start.After(from) && e.start.Before(to) && !e.end.IsZero() {
+			ds = append(ds, e.end.Sub(e.start))
+		}
+	}
+	slices.Sort(ds)
+	return ds
+}
+
 // pubsubReady returns the number of pub/sub connections of Redis that hold
 // a node's full set of subscriptions (CLIENT LIST), for when no event
 // says it.
@@ -107,88 +215,9 @@ func testRedisRestart(t *testing.T, sharded bool) {
 	t.Cleanup(func() { _ = ctl.Close() })
 	waitPubsubReady(t, ctl, sharded, 3, 5*time.Second)
 
-	// The traffic: each node emits a numbered broadcast every 10ms, to
-	// everyone or to the room "room" (every client is in it).
-	var (
-		mu   sync.Mutex
-		sent = make(map[int]*emitted)
-		last int // the last number given
-	)
-	// since returns the numbers of the broadcasts emitted (Emit returned)
-	// that started after t0.
-	since := func(t0 time.Time) []int {
-		mu.Lock()
-		defer mu.Unlock()
-		var ks []int
-		for k, e := range sent {
-			if e.start.After(t0) && !e.end.IsZero() {
-				ks = append(ks, k)
-			}
-		}
-		slices.Sort(ks)
-		return ks
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for from, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				mu.Lock()
-				last++
-				k, e := last, &emitted{from: from, start: time.Now()}
-				sent[k] = e
-				mu.Unlock()
-				if k%2 == 0 {
-					_ = n.To("room").Emit("n", k)
-				} else {
-					_ = n.Emit("n", k)
-				}
-				mu.Lock()
-				e.end = time.Now()
-				mu.Unlock()
-				select {
-				case notify <- struct{}{}:
-				default:
-				}
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-			}
-		}()
-	}
-	stopped := false
-	stopTraffic := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
-	defer stopTraffic()
-	// everywhere tells whether at least n broadcasts started after t0 and
-	// every one reached every client.
-	everywhere := func(t0 time.Time, n int) func() bool {
-		return func() bool {
-			ks := since(t0)
-			if len(ks) < n {
-				return false
-			}
-			for _, c := range counters {
-				for _, k := range ks {
-					if !c.hasAll(k, k) {
-						return false
-					}
-				}
-			}
-			return true
-		}
-	}
+	tr := startTraffic(nodes, counters, notify)
+	defer tr.stop()
+	sent, since, everywhere := tr.sent, tr.since, tr.everywhere
 	waitFor(t, 10*time.Second, "the first 20 broadcasts everywhere", notify, everywhere(time.Time{}, 20))
 
 	// The outage.
@@ -220,7 +249,9 @@ func testRedisRestart(t *testing.T, sharded bool) {
 	request("right after the kill")
 	// The first publish of each node waits for the Redis client's
 	// retries; then the node knows the outage and fails at once.
-	waitFor(t, 20*time.Second, "30 broadcasts with Redis down", notify, func() bool { return len(since(killAt)) >= 30 })
+	waitFor(t, 20*time.Second, "30 broadcasts with Redis down, every node failing", nil, func() bool {
+		return len(since(killAt)) >= 30 && logs.count("cluster: publish failed") == len(nodes)
+	})
 	request("the outage known")
 
 	restartAt := time.Now()
@@ -235,20 +266,13 @@ func testRedisRestart(t *testing.T, sharded bool) {
 	// Everything emitted once every node is subscribed and publishes again
 	// arrives everywhere.
 	waitFor(t, 10*time.Second, "30 broadcasts after the recovery everywhere", notify, everywhere(backAt, 30))
-	stopTraffic()
+	tr.stop()
+	last := tr.last
 	waitFor(t, 10*time.Second, "every broadcast after the recovery everywhere", notify, everywhere(backAt, 0))
 
 	// What was lost.
-	var (
-		lostFirst, lostLast time.Time
-		outageEmits         []time.Duration
-	)
-	for _, e := range sent {
-		if e.start.After(killAt) && e.start.Before(restartAt) {
-			outageEmits = append(outageEmits, e.end.Sub(e.start))
-		}
-	}
-	slices.Sort(outageEmits)
+	var lostFirst, lostLast time.Time
+	outageEmits := tr.emitDurations(killAt, restartAt)
 	if slow := len(outageEmits) - sort.Search(len(outageEmits), func(i int) bool { return outageEmits[i] > 200*time.Millisecond }); slow > len(nodes) {
 		t.Errorf("%d broadcasts with Redis down took over 200ms: only the first of each node should wait (%v)", slow, outageEmits)
 	}
