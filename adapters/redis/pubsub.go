@@ -58,7 +58,12 @@ const (
 // number of servers is the number of subscribers of the request channel.
 // Messages published while the connection to Redis is down are lost
 // (pub/sub keeps nothing); the subscriptions are restored when Redis is
-// back.
+// back. Once a command failed on the network, publishing and counting the
+// servers fail at once (broadcasts are still delivered locally) until
+// Redis answers a PING again, probed every 100ms: only the first
+// broadcast waits for the client's own retries and timeouts. With
+// go-redis, set ContextTimeoutEnabled on the client so that
+// RequestsTimeout also bounds a request to a Redis that does not answer.
 func NewAdapter(client goredis.UniversalClient, opts Options) adapter.Factory {
 	if opts.Key == "" {
 		opts.Key = "socket.io"

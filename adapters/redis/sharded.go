@@ -52,7 +52,8 @@ type ShardedOptions struct {
 // The client is used to publish; each namespace's adapter opens a
 // subscription of its own on it. Messages published while the connection
 // to Redis is down are lost (pub/sub keeps nothing); the subscription is
-// restored when Redis is back.
+// restored when Redis is back. During an outage, publishing fails at once
+// as described for NewAdapter.
 func NewShardedAdapter(client goredis.UniversalClient, opts ShardedOptions) adapter.Factory {
 	return newShardedAdapter(client, opts, cluster.Options{})
 }
