@@ -152,6 +152,36 @@ func startNodeProcess(t *testing.T, mode, redisAddr, prefix string) *nodeProcess
 	return p
 }
 
+// waitStopped waits until every thread of process pid is stopped (a
+// signal is delivered asynchronously), as /proc tells on Linux; elsewhere
+// it returns at once.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	waitFor(t, 5*time.Second, "the victim stopped", nil, func() bool {
+		tasks, err := os.ReadDir(dir)
+		if err != nil {
+			return false
+		}
+		for _, task := range tasks {
+			stat, err := os.ReadFile(dir + "/" + task.Name() + "/stat")
+			if err != nil {
+				return false
+			}
+			// pid (comm) state ...: comm may hold spaces, the state follows
+			// the last ')'.
+			i := bytes.LastIndexByte(stat, ')')
+			if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestNodeKilled kills a node with SIGKILL while requests wait for its
 // answer, and checks what the survivors and the clients see: the requests
 // complete with the survivors' answers (never hang), the dead node's
@@ -246,6 +276,7 @@ func testNodeKilled(t *testing.T, mode string) {
 	if err := victim.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, victim.cmd.Process.Pid)
 	stopAt := time.Now()
 	type result struct {
 		ids []string
