@@ -534,6 +534,8 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 	if opts.Flags.Local {
 		return local, nil
 	}
+	ctx, cancel := a.requestContext(ctx)
+	defer cancel()
 	r, err := a.newRequest(ctx, FetchSockets)
 	if err != nil {
 		return local, err
@@ -562,6 +564,8 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *parser.Packet) error {
 // ServerSideEmitWithAck sends p to the other servers and returns their
 // answers. See adapter.Adapter.
 func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, p *parser.Packet) ([]adapter.AckResponse, error) {
+	ctx, cancel := a.requestContext(ctx)
+	defer cancel()
 	r, err := a.newRequest(ctx, ServerSideEmit)
 	if err != nil || r == nil {
 		return nil, err
@@ -575,6 +579,13 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, p *parser.Packet) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]adapter.AckResponse(nil), r.answers...), err
+}
+
+// requestContext bounds a whole request by RequestsTimeout: counting the
+// servers and publishing too, not only waiting for the answers, so that a
+// broker that is down or slow cannot hold the caller longer.
+func (a *Adapter) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, a.opts.RequestsTimeout)
 }
 
 // newRequest prepares a request to the other servers; nil when there is no

@@ -58,7 +58,12 @@ const (
 // number of servers is the number of subscribers of the request channel.
 // Messages published while the connection to Redis is down are lost
 // (pub/sub keeps nothing); the subscriptions are restored when Redis is
-// back.
+// back. Once a command failed on the network, publishing and counting the
+// servers fail at once (broadcasts are still delivered locally) until
+// Redis answers a PING again, probed every 100ms: only the first
+// broadcast waits for the client's own retries and timeouts. With
+// go-redis, set ContextTimeoutEnabled on the client so that
+// RequestsTimeout also bounds a request to a Redis that does not answer.
 func NewAdapter(client goredis.UniversalClient, opts Options) adapter.Factory {
 	if opts.Key == "" {
 		opts.Key = "socket.io"
@@ -75,6 +80,7 @@ func NewAdapter(client goredis.UniversalClient, opts Options) adapter.Factory {
 			channel:  opts.Key + "#" + name + "#",
 			request:  opts.Key + "-request#" + name + "#",
 			response: opts.Key + "-response#" + name + "#",
+			outage:   newOutage(client),
 		}
 		a := cluster.New(nsp, t, cluster.Options{UID: uid2(6), RequestsTimeout: opts.RequestsTimeout, Logger: opts.Logger})
 		t.a = a
@@ -107,8 +113,9 @@ type pubsubTransport struct {
 	response string // key-response#nsp#
 	specific string // key-response#nsp#uid#
 
-	ps   *goredis.PubSub
-	done chan struct{}
+	ps     *goredis.PubSub
+	done   chan struct{}
+	outage *outage
 }
 
 func (t *pubsubTransport) Start(ctx context.Context, deliver func(*cluster.Message, string)) error {
@@ -148,6 +155,7 @@ func (t *pubsubTransport) Start(ctx context.Context, deliver func(*cluster.Messa
 }
 
 func (t *pubsubTransport) Close(context.Context) error {
+	t.outage.close()
 	if t.ps == nil {
 		return nil
 	}
@@ -157,9 +165,12 @@ func (t *pubsubTransport) Close(context.Context) error {
 }
 
 func (t *pubsubTransport) ServerCount(ctx context.Context) (int, error) {
+	if err := t.outage.check(); err != nil {
+		return 0, err
+	}
 	res, err := t.client.PubSubNumSub(ctx, t.request).Result()
 	if err != nil {
-		return 0, err
+		return 0, t.outage.report(err)
 	}
 	return int(res[t.request]), nil
 }
@@ -169,7 +180,15 @@ func (t *pubsubTransport) Publish(ctx context.Context, m *cluster.Message) (stri
 	if err != nil {
 		return "", err
 	}
-	return "", t.client.Publish(ctx, channel, b).Err()
+	return "", t.publish(ctx, channel, b)
+}
+
+// publish publishes b, or fails at once during an outage.
+func (t *pubsubTransport) publish(ctx context.Context, channel string, b []byte) error {
+	if err := t.outage.check(); err != nil {
+		return err
+	}
+	return t.outage.report(t.client.Publish(ctx, channel, b).Err())
 }
 
 func (t *pubsubTransport) PublishResponse(ctx context.Context, to string, m *cluster.Message) error {
@@ -181,7 +200,7 @@ func (t *pubsubTransport) PublishResponse(ctx context.Context, to string, m *clu
 	if t.opts.PublishOnSpecificResponseChannel {
 		channel = t.response + to + "#"
 	}
-	return t.client.Publish(ctx, channel, b).Err()
+	return t.publish(ctx, channel, b)
 }
 
 // Encoding, as the official adapter writes each message.
@@ -537,7 +556,7 @@ func (t *pubsubTransport) answerLegacy(r *classicJSON) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = t.client.Publish(ctx, channel, b).Err()
+	_ = t.publish(ctx, channel, b)
 }
 
 func (t *pubsubTransport) decodeResponse(b []byte) (*cluster.Message, error) {

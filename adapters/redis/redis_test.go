@@ -23,7 +23,13 @@ import (
 	"github.com/socketio-go/socketio/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(faultNodeEnv); mode != "" {
+		// This process is a node of TestNodeKilled, not a test run.
+		os.Exit(runFaultNode(mode))
+	}
+	os.Exit(leakcheck.Run(m))
+}
 
 // redisAddr is the Redis the tests use: $REDIS_ADDR, or 127.0.0.1:6379,
 // started with redis-server when nothing answers there.

@@ -52,8 +52,16 @@ type ShardedOptions struct {
 // The client is used to publish; each namespace's adapter opens a
 // subscription of its own on it. Messages published while the connection
 // to Redis is down are lost (pub/sub keeps nothing); the subscription is
-// restored when Redis is back.
+// restored when Redis is back. During an outage, publishing fails at once
+// as described for NewAdapter.
 func NewShardedAdapter(client goredis.UniversalClient, opts ShardedOptions) adapter.Factory {
+	return newShardedAdapter(client, opts, cluster.Options{})
+}
+
+// newShardedAdapter is NewShardedAdapter with cluster options beyond
+// ShardedOptions (the fault tests use heartbeats and other liveness
+// intervals).
+func newShardedAdapter(client goredis.UniversalClient, opts ShardedOptions, copts cluster.Options) adapter.Factory {
 	if opts.ChannelPrefix == "" {
 		opts.ChannelPrefix = "socket.io"
 	}
@@ -68,8 +76,11 @@ func NewShardedAdapter(client goredis.UniversalClient, opts ShardedOptions) adap
 			client:  client,
 			opts:    opts,
 			channel: opts.ChannelPrefix + "#" + nsp.Name() + "#",
+			outage:  newOutage(client),
 		}
-		a := cluster.New(nsp, t, cluster.Options{RequestsTimeout: opts.RequestsTimeout, Logger: opts.Logger})
+		copts := copts
+		copts.RequestsTimeout, copts.Logger = opts.RequestsTimeout, opts.Logger
+		a := cluster.New(nsp, t, copts)
 		t.uid = a.UID()
 		t.response = t.channel + t.uid + "#"
 		if opts.SubscriptionMode != Static {
@@ -100,8 +111,9 @@ type shardedTransport struct {
 	response string // prefix#nsp#uid#
 	uid      string
 
-	ps   *goredis.PubSub
-	done chan struct{}
+	ps     *goredis.PubSub
+	done   chan struct{}
+	outage *outage
 
 	// Subscriptions to room channels, applied in order by subLoop.
 	smu     sync.Mutex
@@ -209,7 +221,15 @@ func (t *shardedTransport) Publish(ctx context.Context, m *cluster.Message) (str
 	if err != nil {
 		return "", err
 	}
-	return "", t.client.SPublish(ctx, t.publishChannel(m), b).Err()
+	return "", t.publish(ctx, t.publishChannel(m), b)
+}
+
+// publish publishes b, or fails at once during an outage.
+func (t *shardedTransport) publish(ctx context.Context, channel string, b []byte) error {
+	if err := t.outage.check(); err != nil {
+		return err
+	}
+	return t.outage.report(t.client.SPublish(ctx, channel, b).Err())
 }
 
 func (t *shardedTransport) PublishResponse(ctx context.Context, to string, m *cluster.Message) error {
@@ -217,18 +237,22 @@ func (t *shardedTransport) PublishResponse(ctx context.Context, to string, m *cl
 	if err != nil {
 		return err
 	}
-	return t.client.SPublish(ctx, t.channel+to+"#", b).Err()
+	return t.publish(ctx, t.channel+to+"#", b)
 }
 
 func (t *shardedTransport) ServerCount(ctx context.Context) (int, error) {
+	if err := t.outage.check(); err != nil {
+		return 0, err
+	}
 	res, err := t.client.PubSubShardNumSub(ctx, t.channel).Result()
 	if err != nil {
-		return 0, err
+		return 0, t.outage.report(err)
 	}
 	return int(res[t.channel]), nil
 }
 
 func (t *shardedTransport) Close(ctx context.Context) error {
+	t.outage.close()
 	t.smu.Lock()
 	t.closed = true
 	if t.scond != nil {
