@@ -13,9 +13,16 @@ import (
 // costs one round trip, not one each.
 
 // publishBatch publishes the encoded messages in one pipeline; a message
-// that did not encode gets its error and is skipped.
-func publishBatch(ctx context.Context, client goredis.UniversalClient, sharded bool, n int, encode func(i int) (string, []byte, error)) ([]string, []error) {
+// that did not encode gets its error and is skipped. During an outage every
+// message fails at once.
+func publishBatch(ctx context.Context, client goredis.UniversalClient, o *outage, sharded bool, n int, encode func(i int) (string, []byte, error)) ([]string, []error) {
 	errs := make([]error, n)
+	if err := o.check(); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([]string, n), errs
+	}
 	cmds := make([]*goredis.IntCmd, n)
 	pipe := client.Pipeline()
 	queued := 0
@@ -37,7 +44,7 @@ func publishBatch(ctx context.Context, client goredis.UniversalClient, sharded b
 	}
 	for i, c := range cmds {
 		if c != nil {
-			errs[i] = c.Err()
+			errs[i] = o.report(c.Err())
 		}
 	}
 	return make([]string, n), errs
@@ -45,12 +52,12 @@ func publishBatch(ctx context.Context, client goredis.UniversalClient, sharded b
 
 // PublishBatch publishes ms in one pipeline.
 func (t *pubsubTransport) PublishBatch(ctx context.Context, ms []*cluster.Message) ([]string, []error) {
-	return publishBatch(ctx, t.client, false, len(ms), func(i int) (string, []byte, error) { return t.encode(ms[i]) })
+	return publishBatch(ctx, t.client, t.outage, false, len(ms), func(i int) (string, []byte, error) { return t.encode(ms[i]) })
 }
 
 // PublishBatch publishes ms in one pipeline.
 func (t *shardedTransport) PublishBatch(ctx context.Context, ms []*cluster.Message) ([]string, []error) {
-	return publishBatch(ctx, t.client, true, len(ms), func(i int) (string, []byte, error) {
+	return publishBatch(ctx, t.client, t.outage, true, len(ms), func(i int) (string, []byte, error) {
 		b, err := encode(ms[i])
 		return t.publishChannel(ms[i]), b, err
 	})

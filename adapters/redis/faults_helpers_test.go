@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,13 +49,16 @@ type redisServer struct {
 	bin  string
 	dir  string
 	port int
+	args []string // more redis-server options
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func startRedisServer(t testing.TB) *redisServer {
+// startRedisServer starts a redis-server of the test's own, with the extra
+// options args (later options override the defaults: no persistence).
+func startRedisServer(t testing.TB, args ...string) *redisServer {
 	t.Helper()
-	r := &redisServer{t: t, bin: redisServerBin(t), dir: t.TempDir(), port: freePort(t)}
+	r := &redisServer{t: t, bin: redisServerBin(t), dir: t.TempDir(), port: freePort(t), args: args}
 	r.start()
 	t.Cleanup(r.kill)
 	return r
@@ -76,8 +80,8 @@ func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port)
 // answers PING.
 func (r *redisServer) start() {
 	r.t.Helper()
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	cmd := exec.Command(r.bin, append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}, r.args...)...)
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("redis-server: %v", err)
 	}
@@ -115,6 +119,18 @@ func (r *redisServer) start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// stop shuts redis-server down as an operator's restart does (SIGTERM: the
+// commands in progress end, the append-only file is written) and waits for
+// it to exit.
+func (r *redisServer) stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	<-r.done
+	r.cmd = nil
 }
 
 // kill kills redis-server with SIGKILL and waits for it to exit.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -102,17 +101,6 @@ func startLBCluster(t *testing.T, n int, forwarding bool) []*lbNode {
 		nodes = append(nodes, node)
 	}
 	return nodes
-}
-
-// freePort returns a port free on 127.0.0.1 a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // The load balancer configurations under test; {{.Port}} is the port of the

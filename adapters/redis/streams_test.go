@@ -1,19 +1,13 @@
 package redis
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -520,72 +514,6 @@ func waitLiveData(t *testing.T, c goredis.UniversalClient, pattern, want string)
 	}
 }
 
-// privateRedis is a redis-server of the test's own, on a free port, that
-// the test may stop and start again.
-type privateRedis struct {
-	t    *testing.T
-	dir  string
-	port string
-	args []string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T, args ...string) *privateRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server not found (CI is set: a missing dependency fails the run)")
-		}
-		t.Skip("redis-server not found")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	_ = ln.Close()
-	r := &privateRedis{t: t, dir: t.TempDir(), port: port}
-	r.start(args...)
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *privateRedis) addr() string { return "127.0.0.1:" + r.port }
-
-func (r *privateRedis) start(args ...string) {
-	r.t.Helper()
-	r.args = args
-	r.cmd = exec.Command("redis-server", append([]string{"--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir, "--save", ""}, args...)...)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	c := goredis.NewClient(&goredis.Options{Addr: r.addr()})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s does not answer", r.addr())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop shuts the server down as an operator's restart does (SIGTERM: the
-// commands in progress end, the append-only file is written).
-func (r *privateRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func (r *privateRedis) restart() {
-	r.stop()
-	r.start(r.args...)
-}
-
 // TestStreamsRedisRestart restarts Redis (with its append-only file) in the
 // middle of a stream of broadcasts from two servers: every client of both
 // gets every broadcast exactly once — those sent while Redis was down wait
@@ -594,9 +522,9 @@ func (r *privateRedis) restart() {
 func TestStreamsRedisRestart(t *testing.T) {
 	for _, recovery := range []bool{false, true} {
 		t.Run(fmt.Sprintf("recovery=%t", recovery), func(t *testing.T) {
-			r := startPrivateRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+			r := startRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
 			opts := streamsOptions()
-			logs := &syncBuffer{}
+			logs := &logSink{}
 			opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 			var urls []string
 			var srvs []*socketio.Server
@@ -640,7 +568,7 @@ func TestStreamsRedisRestart(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			r.restart()
+			r.start()
 			send(50)
 			for _, c := range clients {
 				c.waitCount(t, n)
@@ -655,22 +583,4 @@ func TestStreamsRedisRestart(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
