@@ -111,6 +111,7 @@ if [ "$FUZZTIME" != "0" ]; then
   run "fuzz adapter/cluster FuzzDecodeMsgpack" fuzz ./adapter/cluster FuzzDecodeMsgpack
   run "fuzz adapters/redis FuzzClassicDecode" fuzz . FuzzClassicDecode adapters/redis
   run "fuzz adapters/redis FuzzStreamsDecode" fuzz . FuzzStreamsDecode adapters/redis
+  run "fuzz adapters/redis FuzzShardedDecode" fuzz . FuzzShardedDecode adapters/redis
   for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
     run "fuzz msgpack $t" fuzz ./msgpack "$t"
   done
