@@ -100,7 +100,9 @@ func TestBroadcastDoesNotWaitForTheBroker(t *testing.T) {
 		}
 		ns.mu.Unlock()
 		sse := make(chan error, 1)
-		go func() { sse <- a.ServerSideEmit(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)}) }()
+		go func() {
+			sse <- a.ServerSideEmit(context.Background(), &parser.Packet{Type: parser.Event, ID: parser.NoID, Data: []byte(`["x"]`)})
+		}()
 		select {
 		case err := <-sse:
 			t.Fatalf("batch=%v: ServerSideEmit returned (%v) before what was queued went out", batch, err)
