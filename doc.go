@@ -53,6 +53,17 @@
 // after its volatile packets were dropped. A broadcast encodes its packet
 // once for all recipients. See docs/concurrency.md.
 //
+// # Logging
+//
+// Failures are never silent. Options.Logger nil means slog.Default(), as
+// net/http logs to the standard logger. A panic in a middleware or a
+// handler is recovered and logged at Error with its stack (its connection
+// is closed); a refused HTTP request ([Server.OnConnectionError]) and a
+// socket error that no OnError handler takes (arguments that do not fit a
+// typed handler) are logged at Warn, at most once per 10 s per kind with
+// the count of those left out, the others at Debug: a server under attack
+// does not flood its log.
+//
 // # Deliberate differences from the official server
 //
 //   - Browser pages of other origins are refused unless Options.CORS allows

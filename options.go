@@ -115,7 +115,15 @@ type Options struct {
 	// in-memory, single-server adapter (adapter.SessionAware when
 	// ConnectionStateRecovery is set).
 	Adapter adapter.Factory
-	// Logger receives diagnostics. Nil means no logging.
+	// Logger receives diagnostics. Nil means slog.Default(), as net/http
+	// logs to the standard logger; to log nothing, use
+	// slog.New(slog.DiscardHandler). Panics in middlewares and handlers
+	// are logged at Error with their stack; refused requests (see
+	// Server.OnConnectionError) and socket errors that no OnError handler
+	// takes (arguments that do not fit a typed handler, an event refused
+	// by a socket middleware) at Warn, at most one record of each kind
+	// every 10 s, the others at Debug, so that a server under attack does
+	// not flood its log.
 	Logger *slog.Logger
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -429,7 +430,9 @@ func (s *Socket) callErrorHandlers(err error) {
 	}
 	s.mu.Unlock()
 	if len(hs) == 0 {
-		s.nsp.srv.logger.Debug("socketio: socket error", "sid", s.id, "err", err)
+		// Nobody handles it: say it, but a client sending invalid events in
+		// a loop gets one record per sampleInterval.
+		s.nsp.srv.logSampled(&s.nsp.srv.clientErrs, slog.LevelWarn, "socketio: socket error (no OnError handler)", "sid", s.id, "nsp", s.nsp.name, "err", err)
 	}
 	for _, h := range hs {
 		h(err)
