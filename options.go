@@ -23,8 +23,12 @@ const (
 	DefaultMaxPendingAcks     = 4096
 )
 
-// CORSOptions is the cross-origin policy of the server; see
-// engineio.CORSOptions.
+// CORSOptions is the cross-origin policy of the server, as the official
+// server's cors option: Origins (exact origins, or "*"), AllowOrigin (a
+// func deciding for other origins), Credentials, Methods, AllowedHeaders,
+// ExposedHeaders and MaxAge. It is an alias, so that the Engine.IO layer
+// shares the type: its fields are documented at engineio.CORSOptions (go
+// doc github.com/socketio-go/socketio/engineio.CORSOptions).
 type CORSOptions = engineio.CORSOptions
 
 // Options configures a [Server]. The zero value of every field selects the

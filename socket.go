@@ -16,7 +16,12 @@ import (
 )
 
 // Handshake describes the request that opened a socket's connection and
-// the authentication payload of its CONNECT packet.
+// the authentication payload of its CONNECT packet: Headers, Time,
+// Address, XDomain, Secure, Issued, URL, Query, Auth (the payload decoded
+// into a map) and RawAuth (its exact bytes), as Node's socket.handshake.
+// It is an alias, so that adapters share the type: its fields are
+// documented at adapter.Handshake (go doc
+// github.com/socketio-go/socketio/adapter.Handshake).
 type Handshake = adapter.Handshake
 
 type socketState uint8
