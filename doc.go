@@ -36,8 +36,10 @@
 //
 // Arguments stay in their wire form until a handler decodes them
 // ([Event.Decode], [Args]), so unknown events cost no decoding and
-// arguments passed on unchanged ([Args.Spread]) come out byte for byte, as
-// with the official server. Typed handlers ([Handle], [Handle2],
+// arguments passed on unchanged ([Args.Spread]) come out as they came in:
+// each argument byte for byte, only the whitespace between arguments is not
+// kept (the official server, which parses and serializes them again, also
+// normalizes the whitespace inside them, numbers and escapes). Typed handlers ([Handle], [Handle2],
 // [HandleAck]) decode into Go types with encoding/json semantics.
 //
 // # Concurrency

@@ -12,8 +12,9 @@ import (
 
 // Args are the arguments of an event or an acknowledgement. They stay in
 // their wire form (JSON, binary attachments aside) until decoded, so that
-// arguments passed on unchanged (Raw, or an Args given to Emit) come out
-// byte for byte as they came in.
+// arguments passed on unchanged (Spread, Raw) come out as they came in,
+// each argument byte for byte (the whitespace between arguments is not
+// kept).
 type Args struct{ a sioargs.Args }
 
 func newArgs(data []byte, atts [][]byte) (Args, error) {
@@ -25,8 +26,21 @@ func newArgs(data []byte, atts [][]byte) (Args, error) {
 func (a Args) Len() int { return len(a.a.Elems) }
 
 // Raw returns argument i as raw JSON. Binary values appear as placeholder
-// objects {"_placeholder":true,"num":N}; see Attachments.
-func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.a.Elems[i]) }
+// objects {"_placeholder":true,"num":N}; see Attachments. It returns nil
+// when there is no argument i (i < 0 or i >= Len()): json.Unmarshal of nil
+// fails, as Decode does for a missing argument.
+func (a Args) Raw(i int) json.RawMessage {
+	if i < 0 || i >= len(a.a.Elems) {
+		return nil
+	}
+	return json.RawMessage(a.a.Elems[i])
+}
+
+// String returns the arguments as a JSON array, binary attachments as
+// placeholders, for logs and fmt's %v.
+func (a Args) String() string {
+	return string(a.a.AppendJSON(make([]byte, 0, a.a.JSONLen())))
+}
 
 // Attachments returns the binary attachments the placeholders refer to.
 func (a Args) Attachments() [][]byte { return a.a.Atts }

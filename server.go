@@ -147,6 +147,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }
 
+// Adapter returns the adapter of the main namespace (io.of("/").adapter).
+func (s *Server) Adapter() adapter.Adapter { return s.Of("/").Adapter() }
+
 // Of returns the namespace with the given name ("/" is the main one),
 // creating it if needed. A name without a leading slash gets one.
 func (s *Server) Of(name string) *Namespace {

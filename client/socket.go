@@ -535,7 +535,7 @@ func (s *Socket) onServerDisconnect(mc *mconn) {
 }
 
 func (s *Socket) onConnectErrorPacket(p *parser.Packet) {
-	ce := &ConnectError{}
+	ce := &ConnectError{Namespace: s.nsp}
 	var d struct {
 		Message string          `json:"message"`
 		Data    json.RawMessage `json:"data"`
