@@ -223,7 +223,12 @@ func (s *Socket) Connected() bool {
 	return s.state == socketConnected
 }
 
-// Data returns the application data attached with SetData.
+// Data returns the application data attached with SetData: nil until
+// SetData is called (Node's socket.data starts as {}; a socket of this
+// server with no data is reported as {} to the other servers of a
+// cluster). It is the value given to SetData itself, not a copy: when it
+// is a pointer, a map or a slice, guard what you change in it, or replace
+// it with SetData of a new value instead of changing it.
 func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -231,7 +236,11 @@ func (s *Socket) Data() any {
 }
 
 // SetData attaches application data to the socket (socket.data in the
-// official API). FetchSockets reports it.
+// official API). FetchSockets reports it: on this server as the same value
+// (shared, not copied), from other servers of a cluster as its JSON
+// decoded into an any (see RemoteSocket.Data). With connection state
+// recovery, the recovered socket gets it back (across servers, in its
+// JSON form).
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
@@ -584,6 +593,29 @@ type SocketEmitter struct {
 // Emit is Socket.Emit with the emitter's flags.
 func (e *SocketEmitter) Emit(event string, args ...any) error {
 	return e.s.emit(event, args, e.volatile)
+}
+
+// To is Socket.To with the emitter's flags, as socket.volatile.to(room)
+// in the official API: s.Volatile().To("room").Emit(...) is
+// s.To("room").Volatile().Emit(...).
+func (e *SocketEmitter) To(rooms ...string) *BroadcastOperator {
+	return e.flags(e.s.To(rooms...))
+}
+
+// Except is Socket.Except with the emitter's flags.
+func (e *SocketEmitter) Except(rooms ...string) *BroadcastOperator {
+	return e.flags(e.s.Except(rooms...))
+}
+
+// Broadcast is Socket.Broadcast with the emitter's flags
+// (socket.volatile.broadcast).
+func (e *SocketEmitter) Broadcast() *BroadcastOperator { return e.flags(e.s.Broadcast()) }
+
+func (e *SocketEmitter) flags(b *BroadcastOperator) *BroadcastOperator {
+	if e.volatile {
+		return b.Volatile()
+	}
+	return b
 }
 
 // EmitWithAck is Socket.EmitWithAck with the emitter's flags.
