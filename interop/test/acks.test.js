@@ -100,5 +100,18 @@ describe("acks", () => {
       assert.deepEqual(res, { ok: true, answers: [] });
       assert.ok(Date.now() - t0 < 1900, "no 2 s timeout when nobody has to answer");
     });
+
+    it("ask-all where a socket disconnects instead of answering fails (as a timeout)", async () => {
+      const room = uid("gone-");
+      const a = await connect(ctx.server, "/", { mode });
+      const b = await connect(ctx.server, "/", { mode });
+      const c = await connect(ctx.server, "/", { mode });
+      a.socket.on("question", (arg, cb) => cb({ from: "a" }));
+      b.socket.on("question", () => b.socket.disconnect());
+      await emitAck(a.socket, "join", room);
+      await emitAck(b.socket, "join", room);
+      const [res] = await emitAck(c.socket, "ask-all", room, 1);
+      assert.deepEqual(res, { ok: false });
+    });
   });
 });
