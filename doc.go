@@ -39,8 +39,9 @@
 // arguments passed on unchanged ([Args.Spread]) come out as they came in:
 // each argument byte for byte, only the whitespace between arguments is not
 // kept (the official server, which parses and serializes them again, also
-// normalizes the whitespace inside them, numbers and escapes). Typed handlers ([Handle], [Handle2],
-// [HandleAck]) decode into Go types with encoding/json semantics.
+// normalizes the whitespace inside them, numbers and escapes). Typed
+// handlers ([Handle], [Handle2], [HandleAck0], [HandleAck], [HandleAck2])
+// decode into Go types with encoding/json semantics.
 //
 // # Concurrency
 //

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -174,7 +175,9 @@ func decodeFail(e *Event, err error) {
 // and calls fn. If the argument does not fit T, fn is not called: the error
 // (wrapping ErrInvalidArgs) goes to the socket's OnError handlers and, if
 // the client asked for an acknowledgement, the client receives
-// {"error":"invalid arguments"} as its argument.
+// {"error":"invalid arguments"} as its argument. If the client asked for
+// an acknowledgement of a valid payload, it receives one with no argument
+// once fn returned (use HandleAck to answer with a value).
 func Handle[T any](fn func(s *Socket, v T)) EventHandler {
 	return func(e *Event) {
 		var v T
@@ -183,6 +186,7 @@ func Handle[T any](fn func(s *Socket, v T)) EventHandler {
 			return
 		}
 		fn(e.socket, v)
+		ackDone(e)
 	}
 }
 
@@ -196,6 +200,31 @@ func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
 			return
 		}
 		fn(e.socket, a, b)
+		ackDone(e)
+	}
+}
+
+// ackDone acknowledges, with no argument, an event whose client asked for
+// an acknowledgement that the handler could not give.
+func ackDone(e *Event) {
+	if e.HasAck() && !e.acked.Load() {
+		if err := e.Ack(); err != nil && !errors.Is(err, ErrAlreadyAcked) {
+			e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
+		}
+	}
+}
+
+// answer acknowledges e with fn's result: resp, or {"error":"<err>"}.
+func answer[Resp any](e *Event, resp Resp, err error) {
+	if !e.HasAck() {
+		return
+	}
+	if err != nil {
+		_ = e.Ack(ackError{Error: err.Error()})
+		return
+	}
+	if err := e.Ack(resp); err != nil {
+		e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
 	}
 }
 
@@ -214,16 +243,31 @@ func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (
 			return
 		}
 		resp, err := fn(e.socket.Context(), e.socket, req)
-		if err != nil {
-			if e.HasAck() {
-				_ = e.Ack(ackError{Error: err.Error()})
-			}
+		answer(e, resp, err)
+	}
+}
+
+// HandleAck0 is HandleAck for an event with no argument but the
+// acknowledgement, such as socket.emit("getState", cb): arguments the
+// client sends anyway are ignored.
+func HandleAck0[Resp any](fn func(ctx context.Context, s *Socket) (Resp, error)) EventHandler {
+	return func(e *Event) {
+		resp, err := fn(e.socket.Context(), e.socket)
+		answer(e, resp, err)
+	}
+}
+
+// HandleAck2 is HandleAck for an event with two arguments and the
+// acknowledgement, such as socket.emit("say", room, text, cb).
+func HandleAck2[A, B, Resp any](fn func(ctx context.Context, s *Socket, a A, b B) (Resp, error)) EventHandler {
+	return func(e *Event) {
+		var a A
+		var b B
+		if err := e.args.Decode(&a, &b); err != nil {
+			decodeFail(e, err)
 			return
 		}
-		if e.HasAck() {
-			if err := e.Ack(resp); err != nil {
-				e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
-			}
-		}
+		resp, err := fn(e.socket.Context(), e.socket, a, b)
+		answer(e, resp, err)
 	}
 }
