@@ -101,6 +101,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
+	releaseTurn(ctx)
 	opts := b.opts()
 	if deadline, ok := ctx.Deadline(); ok {
 		// Carried to the other servers of a cluster, which wait as long.
@@ -173,6 +174,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 // FetchSockets describes the selected sockets, on every server unless
 // Local.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	releaseTurn(ctx)
 	infos, err := b.nsp.adapter.FetchSockets(ctx, b.opts())
 	if err != nil {
 		return nil, err

@@ -48,10 +48,13 @@
 // Every method is safe for concurrent use. The handlers of one socket
 // (connection, events, middlewares, disconnection) run one at a time in
 // arrival order on a goroutine that exists only while there is work;
-// different sockets run in parallel. Acknowledgements are resolved on the
-// connection's read path, so a handler may wait in EmitWithAck without
-// deadlocking. Each connection has a bounded write queue written by at most
-// one goroutine at a time; Emit never blocks. A connection that falls too
+// different sockets run in parallel. As in Node.js, where a socket's next
+// events run while a handler awaits, a handler that waits on the network
+// with its event's context ([Event.Context]) or calls [Event.Detach] lets
+// the socket's next events start meanwhile. Acknowledgements are resolved
+// on the connection's read path, so a handler may wait in EmitWithAck
+// without deadlocking. Each connection has a bounded write queue written
+// by at most one goroutine at a time; Emit never blocks. A connection that falls too
 // far behind (Options.WriteQueueSize) is dropped with "transport error"
 // after its volatile packets were dropped. A broadcast encodes its packet
 // once for all recipients. See docs/concurrency.md.

@@ -75,6 +75,7 @@ type Event struct {
 	name   string
 	args   Args
 	ackID  int64
+	turn   turn // the event's task on its socket's dispatcher
 	acked  atomic.Bool
 	dedup  *dedupEntry // set when retries of this event are deduplicated
 }
@@ -99,8 +100,27 @@ func (e *Event) Args() Args { return e.args }
 // Decode decodes the arguments into dst. See Args.Decode.
 func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
 
-// Context returns a context cancelled when the socket disconnects.
-func (e *Event) Context() context.Context { return e.socket.Context() }
+// Context returns a context cancelled when the socket disconnects. A call
+// that waits on the network (EmitWithAck, FetchSockets, a broadcast's
+// EmitWithAck, ServerSideEmitWithAck) with this context, or one derived
+// from it, lets the socket's next events start while the handler waits, as
+// the next events of a Node.js socket run while a handler awaits: see
+// Detach.
+func (e *Event) Context() context.Context {
+	return context.WithValue(e.socket.Context(), turnKey{}, e.turn)
+}
+
+// Detach lets the socket's next events start while this handler goes on,
+// as they do in Node.js once a handler awaits something. Handlers of a
+// socket start one at a time in arrival order; by default each runs to its
+// end before the next starts. Call Detach before a slow operation (a
+// database query, a call to another service) that the socket's next
+// events need not wait for; a handler that waits on the network with
+// e.Context() (or a context derived from it) is detached when it starts to
+// wait. Once detached, the handler runs concurrently with the socket's
+// next handlers: guard the state they share. It does nothing after the
+// first call or from another goroutine once the handler returned.
+func (e *Event) Detach() { e.turn.release() }
 
 // HasAck reports whether the client asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID != parser.NoID }
@@ -234,7 +254,9 @@ func answer[Resp any](e *Event, resp Resp, err error) {
 // {"error":"<err.Error()>"} instead: return errors meant for the client. If
 // the argument does not fit Req, fn is not called, the client receives
 // {"error":"invalid arguments"} and the decoding error goes to the socket's
-// OnError handlers. ctx is cancelled when the socket disconnects.
+// OnError handlers. ctx is the event's context (Event.Context): cancelled
+// when the socket disconnects, and waiting on the network with it lets the
+// socket's next events start.
 func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (Resp, error)) EventHandler {
 	return func(e *Event) {
 		var req Req
@@ -242,7 +264,7 @@ func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (
 			decodeFail(e, err)
 			return
 		}
-		resp, err := fn(e.socket.Context(), e.socket, req)
+		resp, err := fn(e.Context(), e.socket, req)
 		answer(e, resp, err)
 	}
 }
@@ -252,7 +274,7 @@ func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (
 // client sends anyway are ignored.
 func HandleAck0[Resp any](fn func(ctx context.Context, s *Socket) (Resp, error)) EventHandler {
 	return func(e *Event) {
-		resp, err := fn(e.socket.Context(), e.socket)
+		resp, err := fn(e.Context(), e.socket)
 		answer(e, resp, err)
 	}
 }
@@ -267,7 +289,7 @@ func HandleAck2[A, B, Resp any](fn func(ctx context.Context, s *Socket, a A, b B
 			decodeFail(e, err)
 			return
 		}
-		resp, err := fn(e.socket.Context(), e.socket, a, b)
+		resp, err := fn(e.Context(), e.socket, a, b)
 		answer(e, resp, err)
 	}
 }

@@ -394,6 +394,7 @@ func (s *Socket) onPacket(p *parser.Packet) {
 }
 
 func (s *Socket) dispatch(e *Event) {
+	e.turn = s.dispatcher.current()
 	s.mu.Lock()
 	if !s.wasConnected {
 		// The connection was refused: its events are not handled.
@@ -567,6 +568,7 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, vola
 		s.unregisterAck(p.ID)
 		return Args{}, err
 	}
+	releaseTurn(ctx)
 	select {
 	case r := <-ch:
 		return r.args, r.err
