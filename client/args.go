@@ -72,6 +72,7 @@ type Event struct {
 	conn   *mconn // the connection it arrived on
 	name   string
 	args   Args
+	seq    uint64 // arrival order of an unclaimed event
 	ackID  int64
 	acked  atomic.Bool
 }

@@ -28,6 +28,11 @@ func TestUnclaimedEvents(t *testing.T) {
 	if _, err := s.EmitWithAck(ctxT(t), "done"); err != nil {
 		t.Fatal(err)
 	}
+	// The events came before the ack, so they are queued: once the
+	// dispatcher ran them all, the handler is registered late.
+	ran := make(chan struct{})
+	s.m.disp.do(func() { close(ran) })
+	recv(t, ran, "dispatcher")
 	early := events(s, "early")
 	for i := range maxUnclaimed {
 		var n int
@@ -35,12 +40,40 @@ func TestUnclaimedEvents(t *testing.T) {
 			t.Fatalf("early event %d: %d %v", i, n, err)
 		}
 	}
-	// A round trip through the dispatcher: the events over the bound are
+	// A round trip through the dispatcher: the events over the bound were
 	// dropped.
 	echo := events(s, "echo")
 	_ = s.Emit("echo", 1)
 	recv(t, echo, "echo")
 	if len(early) != 0 {
 		t.Fatalf("%d events over the bound kept", len(early))
+	}
+}
+
+// TestLateHandlerKeepsOrder: a handler registered while the events sent
+// on connection are being dispatched gets every one of them, in order.
+func TestLateHandlerKeepsOrder(t *testing.T) {
+	const n = maxUnclaimed - 2
+	gs := newGoServer(t, nil, func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			for i := range n {
+				_ = s.Emit("seq", i)
+			}
+		})
+	})
+	for range 20 {
+		s, err := Connect(ctxT(t), gs.url, &Options{DisableReconnection: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := events(s, "seq")
+		for i := range n {
+			var got int
+			if err := recv(t, seq, "seq").Decode(&got); err != nil || got != i {
+				s.Manager().Close()
+				t.Fatalf("event %d: got %d %v", i, got, err)
+			}
+		}
+		s.Manager().Close()
 	}
 }

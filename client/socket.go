@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,8 +47,10 @@ type Socket struct {
 	// Events of the current connection that found no handler, kept for
 	// the first handler registered for them (see On); hmu guards them.
 	unclaimed  []*Event
+	claimed    []*Event        // unclaimed events a handler was registered for, to run
 	registered map[string]bool // event names that ever had a handler
 	anyEver    bool            // an OnAny handler was ever registered
+	unclaims   uint64          // counts the unclaimed events, for their order
 	disconnH   listeners[func(DisconnectReason)]
 	connErrorH listeners[func(error)]
 }
@@ -283,19 +286,25 @@ func (s *Socket) on(event string, h EventHandler, once bool) func() {
 // maxUnclaimed bounds the events kept for handlers registered late.
 const maxUnclaimed = 32
 
-// claimLocked hands the unclaimed events that match to the dispatcher, in
-// the order they arrived. s.hmu is held.
+// claimLocked moves the unclaimed events that match to the claimed ones,
+// which run before the next event (or on their own if none comes), in the
+// order they arrived. s.hmu is held.
 func (s *Socket) claimLocked(match func(*Event) bool) {
 	kept := s.unclaimed[:0]
+	n := len(s.claimed)
 	for _, e := range s.unclaimed {
-		if !match(e) {
+		if match(e) {
+			s.claimed = append(s.claimed, e)
+		} else {
 			kept = append(kept, e)
-			continue
 		}
-		s.m.disp.do(func() { s.emitEvent(e) })
 	}
 	clear(s.unclaimed[len(kept):])
 	s.unclaimed = kept
+	if len(s.claimed) > n {
+		slices.SortStableFunc(s.claimed, func(a, b *Event) int { return cmp.Compare(a.seq, b.seq) })
+		s.m.disp.do(func() { s.runClaimed(nil) })
+	}
 }
 
 // Off removes every handler of the event name.
@@ -568,12 +577,34 @@ func (s *Socket) emitEvent(e *Event) {
 	s.hmu.Lock()
 	if !s.anyEver && !s.registered[e.name] {
 		if len(s.unclaimed) < maxUnclaimed {
+			s.unclaims++
+			e.seq = s.unclaims
 			s.unclaimed = append(s.unclaimed, e)
 		}
 		s.hmu.Unlock()
 		return
 	}
 	s.hmu.Unlock()
+	s.runClaimed(e)
+}
+
+// runClaimed runs the handlers of the claimed events, which arrived
+// earlier, then those of e (if not nil).
+func (s *Socket) runClaimed(e *Event) {
+	s.hmu.Lock()
+	claimed := s.claimed
+	s.claimed = nil
+	s.hmu.Unlock()
+	for _, c := range claimed {
+		s.runHandlers(c)
+	}
+	if e != nil {
+		s.runHandlers(e)
+	}
+}
+
+// runHandlers runs the handlers of e.
+func (s *Socket) runHandlers(e *Event) {
 	s.anyIn.each(&s.m.disp, func(h EventHandler) { h(e) })
 	s.hmu.Lock()
 	l := s.events[e.name]
