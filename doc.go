@@ -46,7 +46,7 @@
 // # Concurrency
 //
 // Every method is safe for concurrent use. The handlers of one socket
-// (connection, events, middlewares, disconnection) run one at a time in
+// (connection, events, middlewares, disconnection) start one at a time in
 // arrival order on a goroutine that exists only while there is work;
 // different sockets run in parallel. As in Node.js, where a socket's next
 // events run while a handler awaits, a handler that waits on the network
