@@ -73,6 +73,7 @@ type Event struct {
 	name   string
 	args   Args
 	seq    uint64 // arrival order of an unclaimed event
+	turn   turn   // the handlers' task on the Manager's dispatcher
 	ackID  int64
 	acked  atomic.Bool
 }
@@ -88,6 +89,16 @@ func (e *Event) Args() Args { return e.args }
 
 // Decode decodes the arguments into dst. See Args.Decode.
 func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
+
+// Detach lets the next handlers of the Manager (its sockets' events and
+// lifecycle callbacks) start while this handler goes on, as they do in
+// JavaScript once a handler awaits something: call it before waiting in
+// EmitWithAck or another slow operation. Handlers start one at a time in
+// order; by default each runs to its end before the next starts. Once
+// detached, the handler runs concurrently with the next ones: guard the
+// state they share. It does nothing after the first call or once the
+// handlers of the event returned.
+func (e *Event) Detach() { e.turn.release() }
 
 // HasAck reports whether the server asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID != parser.NoID }

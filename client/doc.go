@@ -81,7 +81,9 @@
 // handler is never lost, whether its handler was registered before or
 // right after Connect.
 // Acknowledgements are resolved on the read path, so a handler may wait
-// in EmitWithAck without deadlocking. Emit never blocks: packets are
+// in EmitWithAck without deadlocking; to let the next handlers run while
+// it waits, as an async handler lets them in JavaScript, it calls
+// [Event.Detach] first. Emit never blocks: packets are
 // queued and written by one writer goroutine per connection.
 // [Manager.Close] returns once every goroutine of the Manager has
 // returned.

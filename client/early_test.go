@@ -77,3 +77,40 @@ func TestLateHandlerKeepsOrder(t *testing.T) {
 		s.Manager().Close()
 	}
 }
+
+// TestDetach: a detached handler lets the next events run while it waits;
+// handlers still start in arrival order.
+func TestDetach(t *testing.T) {
+	answers := make(chan string, 1)
+	gs := newGoServer(t, nil, func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("go", func(e *socketio.Event) {
+				go func() {
+					a, err := s.EmitWithAck(ctxT(t), "question")
+					if err != nil {
+						answers <- err.Error()
+						return
+					}
+					answers <- a.String()
+				}()
+				_ = s.Emit("other", 1)
+			})
+		})
+	})
+	m := newTestManager(t, gs.url, nil)
+	s := m.Socket("/", nil)
+	other := make(chan struct{})
+	s.On("question", func(e *Event) {
+		e.Detach()
+		<-other // "other" arrives after "question" and runs meanwhile
+		_ = e.Ack("answered")
+	})
+	s.On("other", func(*Event) { close(other) })
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Emit("go")
+	if a := recv(t, answers, "answer"); a != `["answered"]` {
+		t.Fatalf("answer %s", a)
+	}
+}

@@ -605,6 +605,7 @@ func (s *Socket) runClaimed(e *Event) {
 
 // runHandlers runs the handlers of e.
 func (s *Socket) runHandlers(e *Event) {
+	e.turn = s.m.disp.current()
 	s.anyIn.each(&s.m.disp, func(h EventHandler) { h(e) })
 	s.hmu.Lock()
 	l := s.events[e.name]
