@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -90,12 +91,17 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 // acknowledgements received; when ctx ends first it returns those that
 // arrived together with an error matching ErrAckTimeout (the same shape as
 // the official API's (err, responses)). Sockets that disconnect before
-// answering are not waited for.
+// answering are not waited for: once every other socket answered, it
+// returns the responses with an error matching both ErrAckTimeout (the
+// official server reports a timeout there, later) and ErrDisconnected (to
+// tell it from the end of ctx), so that a port of `if (err)` keeps its
+// meaning.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	p, err := b.nsp.newEventPacket(event, args)
 	if err != nil {
 		return nil, err
 	}
+	releaseTurn(ctx)
 	opts := b.opts()
 	if deadline, ok := ctx.Deadline(); ok {
 		// Carried to the other servers of a cluster, which wait as long.
@@ -112,6 +118,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		expected  int
 		counted   int
 		answered  int
+		gone      int // sockets that disconnected before answering
 		responses []Args
 		done      = make(chan struct{})
 		finished  bool
@@ -137,7 +144,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		}
 		mu.Lock()
 		answered++
-		if r.Err == nil && aerr == nil {
+		if r.Err != nil {
+			gone++
+		} else if aerr == nil {
 			responses = append(responses, a)
 		}
 		check()
@@ -150,6 +159,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	case <-done:
 		mu.Lock()
 		defer mu.Unlock()
+		if gone > 0 {
+			return responses, fmt.Errorf("%w: %d of %d sockets disconnected before answering: %w", ErrAckTimeout, gone, expected, ErrDisconnected)
+		}
 		return responses, nil
 	case <-ctx.Done():
 		mu.Lock()
@@ -162,6 +174,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 // FetchSockets describes the selected sockets, on every server unless
 // Local.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	releaseTurn(ctx)
 	infos, err := b.nsp.adapter.FetchSockets(ctx, b.opts())
 	if err != nil {
 		return nil, err
@@ -206,7 +219,14 @@ func (r *RemoteSocket) Handshake() *Handshake { return r.info.Handshake }
 // Rooms returns the rooms the socket was in when it was fetched.
 func (r *RemoteSocket) Rooms() []string { return r.info.Rooms }
 
-// Data returns the socket's application data when it was fetched.
+// Data returns the socket's application data when it was fetched. For a
+// socket of this server it is the very value given to SetData (shared with
+// the socket: a pointer or a map changed by one is changed for both, so
+// guard or copy it). For a socket of another server it is a copy made from
+// its JSON, decoded as encoding/json decodes into an any
+// (map[string]any, []any, float64, string, bool, nil), binary values as
+// []byte; a socket of a Node.js server that never set data has {}
+// (map[string]any{}).
 func (r *RemoteSocket) Data() any { return r.info.Data }
 
 func (r *RemoteSocket) self() *BroadcastOperator { return r.nsp.To(r.info.ID) }

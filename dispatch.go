@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -8,13 +9,54 @@ import (
 
 // dispatcher runs the tasks of one socket one after the other, in the order
 // they were pushed, on a goroutine that exists only while there is work.
+//
+// A task that waits on the network with its event's context (see
+// Event.Context) hands the dispatcher over: the next tasks start on a new
+// goroutine while it waits, as the next events of a Node.js socket run
+// while a handler awaits. Tasks still start in order; one goroutine at a
+// time runs the loop.
 type dispatcher struct {
 	mu      sync.Mutex
 	queue   []func()
 	running bool
+	seq     uint64 // number of the last task started
+	busy    bool   // task seq runs and holds the loop
 	limit   int
 	srv     *Server
 	onPanic func(v any, stack []byte)
+}
+
+// turn names a task of a dispatcher: its hold on the dispatcher's loop.
+type turn struct {
+	d   *dispatcher
+	seq uint64
+}
+
+// release lets the dispatcher go on with its next tasks on another
+// goroutine while the task of t continues on its own. It does nothing
+// after the first call or once the task has returned.
+func (t turn) release() {
+	d := t.d
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.seq == t.seq && d.busy {
+		d.busy = false
+		d.srv.tasks.Go(d.run)
+	}
+	d.mu.Unlock()
+}
+
+// turnKey is the context key of an event's turn.
+type turnKey struct{}
+
+// releaseTurn releases the dispatcher turn that ctx carries, if any: the
+// caller is about to wait on the network.
+func releaseTurn(ctx context.Context) {
+	if t, ok := ctx.Value(turnKey{}).(turn); ok {
+		t.release()
+	}
 }
 
 // push queues f. It reports false when the queue is full.
@@ -44,6 +86,13 @@ func (d *dispatcher) pushForce(f func()) {
 	d.mu.Unlock()
 }
 
+// current returns the turn of the task running, for that task.
+func (d *dispatcher) current() turn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return turn{d: d, seq: d.seq}
+}
+
 func (d *dispatcher) run() {
 	for {
 		d.mu.Lock()
@@ -56,8 +105,19 @@ func (d *dispatcher) run() {
 		f := d.queue[0]
 		d.queue[0] = nil
 		d.queue = d.queue[1:]
+		d.seq++
+		seq := d.seq
+		d.busy = true
 		d.mu.Unlock()
 		d.call(f)
+		d.mu.Lock()
+		if d.seq != seq || !d.busy {
+			// Released: another goroutine runs the loop now.
+			d.mu.Unlock()
+			return
+		}
+		d.busy = false
+		d.mu.Unlock()
 	}
 }
 

@@ -36,22 +36,39 @@
 //
 // Arguments stay in their wire form until a handler decodes them
 // ([Event.Decode], [Args]), so unknown events cost no decoding and
-// arguments passed on unchanged ([Args.Spread]) come out byte for byte, as
-// with the official server. Typed handlers ([Handle], [Handle2],
-// [HandleAck]) decode into Go types with encoding/json semantics.
+// arguments passed on unchanged ([Args.Spread]) come out as they came in:
+// each argument byte for byte, only the whitespace between arguments is not
+// kept (the official server, which parses and serializes them again, also
+// normalizes the whitespace inside them, numbers and escapes). Typed
+// handlers ([Handle], [Handle2], [HandleAck0], [HandleAck], [HandleAck2])
+// decode into Go types with encoding/json semantics.
 //
 // # Concurrency
 //
 // Every method is safe for concurrent use. The handlers of one socket
-// (connection, events, middlewares, disconnection) run one at a time in
+// (connection, events, middlewares, disconnection) start one at a time in
 // arrival order on a goroutine that exists only while there is work;
-// different sockets run in parallel. Acknowledgements are resolved on the
-// connection's read path, so a handler may wait in EmitWithAck without
-// deadlocking. Each connection has a bounded write queue written by at most
-// one goroutine at a time; Emit never blocks. A connection that falls too
+// different sockets run in parallel. As in Node.js, where a socket's next
+// events run while a handler awaits, a handler that waits on the network
+// with its event's context ([Event.Context]) or calls [Event.Detach] lets
+// the socket's next events start meanwhile. Acknowledgements are resolved
+// on the connection's read path, so a handler may wait in EmitWithAck
+// without deadlocking. Each connection has a bounded write queue written
+// by at most one goroutine at a time; Emit never blocks. A connection that falls too
 // far behind (Options.WriteQueueSize) is dropped with "transport error"
 // after its volatile packets were dropped. A broadcast encodes its packet
 // once for all recipients. See docs/concurrency.md.
+//
+// # Logging
+//
+// Failures are never silent. Options.Logger nil means slog.Default(), as
+// net/http logs to the standard logger. A panic in a middleware or a
+// handler is recovered and logged at Error with its stack (its connection
+// is closed); a refused HTTP request ([Server.OnConnectionError]) and a
+// socket error that no OnError handler takes (arguments that do not fit a
+// typed handler) are logged at Warn, at most once per 10 s per kind with
+// the count of those left out, the others at Debug: a server under attack
+// does not flood its log.
 //
 // # Deliberate differences from the official server
 //

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -12,8 +13,9 @@ import (
 
 // Args are the arguments of an event or an acknowledgement. They stay in
 // their wire form (JSON, binary attachments aside) until decoded, so that
-// arguments passed on unchanged (Raw, or an Args given to Emit) come out
-// byte for byte as they came in.
+// arguments passed on unchanged (Spread, Raw) come out as they came in,
+// each argument byte for byte (the whitespace between arguments is not
+// kept).
 type Args struct{ a sioargs.Args }
 
 func newArgs(data []byte, atts [][]byte) (Args, error) {
@@ -25,8 +27,21 @@ func newArgs(data []byte, atts [][]byte) (Args, error) {
 func (a Args) Len() int { return len(a.a.Elems) }
 
 // Raw returns argument i as raw JSON. Binary values appear as placeholder
-// objects {"_placeholder":true,"num":N}; see Attachments.
-func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.a.Elems[i]) }
+// objects {"_placeholder":true,"num":N}; see Attachments. It returns nil
+// when there is no argument i (i < 0 or i >= Len()): json.Unmarshal of nil
+// fails, as Decode does for a missing argument.
+func (a Args) Raw(i int) json.RawMessage {
+	if i < 0 || i >= len(a.a.Elems) {
+		return nil
+	}
+	return json.RawMessage(a.a.Elems[i])
+}
+
+// String returns the arguments as a JSON array, binary attachments as
+// placeholders, for logs and fmt's %v.
+func (a Args) String() string {
+	return string(a.a.AppendJSON(make([]byte, 0, a.a.JSONLen())))
+}
 
 // Attachments returns the binary attachments the placeholders refer to.
 func (a Args) Attachments() [][]byte { return a.a.Atts }
@@ -60,6 +75,7 @@ type Event struct {
 	name   string
 	args   Args
 	ackID  int64
+	turn   turn // the event's task on its socket's dispatcher
 	acked  atomic.Bool
 	dedup  *dedupEntry // set when retries of this event are deduplicated
 }
@@ -84,8 +100,27 @@ func (e *Event) Args() Args { return e.args }
 // Decode decodes the arguments into dst. See Args.Decode.
 func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
 
-// Context returns a context cancelled when the socket disconnects.
-func (e *Event) Context() context.Context { return e.socket.Context() }
+// Context returns a context cancelled when the socket disconnects. A call
+// that waits on the network (EmitWithAck, FetchSockets, a broadcast's
+// EmitWithAck, ServerSideEmitWithAck) with this context, or one derived
+// from it, lets the socket's next events start while the handler waits, as
+// the next events of a Node.js socket run while a handler awaits: see
+// Detach.
+func (e *Event) Context() context.Context {
+	return context.WithValue(e.socket.Context(), turnKey{}, e.turn)
+}
+
+// Detach lets the socket's next events start while this handler goes on,
+// as they do in Node.js once a handler awaits something. Handlers of a
+// socket start one at a time in arrival order; by default each runs to its
+// end before the next starts. Call Detach before a slow operation (a
+// database query, a call to another service) that the socket's next
+// events need not wait for; a handler that waits on the network with
+// e.Context() (or a context derived from it) is detached when it starts to
+// wait. Once detached, the handler runs concurrently with the socket's
+// next handlers: guard the state they share. It does nothing after the
+// first call or from another goroutine once the handler returned.
+func (e *Event) Detach() { e.turn.release() }
 
 // HasAck reports whether the client asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID != parser.NoID }
@@ -160,7 +195,9 @@ func decodeFail(e *Event, err error) {
 // and calls fn. If the argument does not fit T, fn is not called: the error
 // (wrapping ErrInvalidArgs) goes to the socket's OnError handlers and, if
 // the client asked for an acknowledgement, the client receives
-// {"error":"invalid arguments"} as its argument.
+// {"error":"invalid arguments"} as its argument. If the client asked for
+// an acknowledgement of a valid payload, it receives one with no argument
+// once fn returned (use HandleAck to answer with a value).
 func Handle[T any](fn func(s *Socket, v T)) EventHandler {
 	return func(e *Event) {
 		var v T
@@ -169,6 +206,7 @@ func Handle[T any](fn func(s *Socket, v T)) EventHandler {
 			return
 		}
 		fn(e.socket, v)
+		ackDone(e)
 	}
 }
 
@@ -182,6 +220,31 @@ func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
 			return
 		}
 		fn(e.socket, a, b)
+		ackDone(e)
+	}
+}
+
+// ackDone acknowledges, with no argument, an event whose client asked for
+// an acknowledgement that the handler could not give.
+func ackDone(e *Event) {
+	if e.HasAck() && !e.acked.Load() {
+		if err := e.Ack(); err != nil && !errors.Is(err, ErrAlreadyAcked) {
+			e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
+		}
+	}
+}
+
+// answer acknowledges e with fn's result: resp, or {"error":"<err>"}.
+func answer[Resp any](e *Event, resp Resp, err error) {
+	if !e.HasAck() {
+		return
+	}
+	if err != nil {
+		_ = e.Ack(ackError{Error: err.Error()})
+		return
+	}
+	if err := e.Ack(resp); err != nil {
+		e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
 	}
 }
 
@@ -191,7 +254,9 @@ func Handle2[A, B any](fn func(s *Socket, a A, b B)) EventHandler {
 // {"error":"<err.Error()>"} instead: return errors meant for the client. If
 // the argument does not fit Req, fn is not called, the client receives
 // {"error":"invalid arguments"} and the decoding error goes to the socket's
-// OnError handlers. ctx is cancelled when the socket disconnects.
+// OnError handlers. ctx is the event's context (Event.Context): cancelled
+// when the socket disconnects, and waiting on the network with it lets the
+// socket's next events start.
 func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (Resp, error)) EventHandler {
 	return func(e *Event) {
 		var req Req
@@ -199,17 +264,32 @@ func HandleAck[Req, Resp any](fn func(ctx context.Context, s *Socket, req Req) (
 			decodeFail(e, err)
 			return
 		}
-		resp, err := fn(e.socket.Context(), e.socket, req)
-		if err != nil {
-			if e.HasAck() {
-				_ = e.Ack(ackError{Error: err.Error()})
-			}
+		resp, err := fn(e.Context(), e.socket, req)
+		answer(e, resp, err)
+	}
+}
+
+// HandleAck0 is HandleAck for an event with no argument but the
+// acknowledgement, such as socket.emit("getState", cb): arguments the
+// client sends anyway are ignored.
+func HandleAck0[Resp any](fn func(ctx context.Context, s *Socket) (Resp, error)) EventHandler {
+	return func(e *Event) {
+		resp, err := fn(e.Context(), e.socket)
+		answer(e, resp, err)
+	}
+}
+
+// HandleAck2 is HandleAck for an event with two arguments and the
+// acknowledgement, such as socket.emit("say", room, text, cb).
+func HandleAck2[A, B, Resp any](fn func(ctx context.Context, s *Socket, a A, b B) (Resp, error)) EventHandler {
+	return func(e *Event) {
+		var a A
+		var b B
+		if err := e.args.Decode(&a, &b); err != nil {
+			decodeFail(e, err)
 			return
 		}
-		if e.HasAck() {
-			if err := e.Ack(resp); err != nil {
-				e.socket.callErrorHandlers(fmt.Errorf("event %q: ack: %w", e.name, err))
-			}
-		}
+		resp, err := fn(e.Context(), e.socket, a, b)
+		answer(e, resp, err)
 	}
 }

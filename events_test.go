@@ -173,6 +173,47 @@ func TestTypedHandlers(t *testing.T) {
 	}
 }
 
+// TestTypedAckHandlers: typed handlers for what apps send, as the official
+// client writes it: socket.emit("getState", cb), socket.emit("say", room,
+// text, cb), and an acknowledgement asked of a Handle handler.
+func TestTypedAckHandlers(t *testing.T) {
+	env := newTestEnv(t, nil)
+	got := make(chan string, 4)
+	env.srv.OnConnection(func(s *Socket) {
+		s.On("getState", HandleAck0(func(ctx context.Context, s *Socket) (map[string]int, error) {
+			return map[string]int{"players": 2}, nil
+		}))
+		s.On("say", HandleAck2(func(ctx context.Context, s *Socket, room, text string) (string, error) {
+			if text == "" {
+				return "", errors.New("empty message")
+			}
+			return room + ": " + text, nil
+		}))
+		s.On("note", Handle(func(s *Socket, n int) { got <- fmt.Sprint(n) }))
+		s.On("pair", Handle2(func(s *Socket, a string, b int) { got <- fmt.Sprint(a, b) }))
+	})
+	c := env.dial()
+	c.connect("/", "")
+	for _, tc := range []struct{ send, want string }{
+		{`21["getState"]`, `31[{"players":2}]`},
+		{`22["getState","ignored"]`, `32[{"players":2}]`},
+		{`23["say","lobby","hi"]`, `33["lobby: hi"]`},
+		{`24["say","lobby",""]`, `34[{"error":"empty message"}]`},
+		{`25["say","lobby"]`, `35[{"error":"invalid arguments"}]`},
+		{`26["note",7]`, `36[]`}, // a valid payload is acknowledged too
+		{`27["note","x"]`, `37[{"error":"invalid arguments"}]`},
+		{`28["pair","a",1]`, `38[]`},
+	} {
+		c.send(tc.send)
+		if g := c.nextText(); g != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.send, g, tc.want)
+		}
+	}
+	if g := recv(t, got); g != "7" {
+		t.Errorf("note %q", g)
+	}
+}
+
 func TestServerEmitWithAck(t *testing.T) {
 	env := newTestEnv(t, nil)
 	type result struct {

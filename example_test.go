@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/engineio"
 )
 
 // A chat server in a few lines: every message is relayed to the other
@@ -217,4 +219,65 @@ func ExampleConnectionStateRecovery() {
 	// true
 	// true
 	// client: sent while the client was away
+}
+
+// Typed handlers for an event with only an acknowledgement and for one
+// with two arguments and an acknowledgement.
+func ExampleHandleAck2() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		// Client: const state = await socket.emitWithAck("getState")
+		s.On("getState", socketio.HandleAck0(func(ctx context.Context, s *socketio.Socket) (map[string]any, error) {
+			return map[string]any{"rooms": s.Rooms()}, nil
+		}))
+		// Client: const ok = await socket.emitWithAck("say", "lobby", "hello")
+		s.On("say", socketio.HandleAck2(func(ctx context.Context, s *socketio.Socket, room, text string) (bool, error) {
+			if text == "" {
+				return false, errors.New("empty message")
+			}
+			return true, s.To(room).Emit("said", text)
+		}))
+	})
+}
+
+// A handler that waits for the client with its event's context lets the
+// socket's next events run meanwhile, as in Node.js: the client may send
+// other events (and get their answers) before it answers.
+func ExampleEvent_Context() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("start", func(e *socketio.Event) {
+			ctx, cancel := context.WithTimeout(e.Context(), 2*time.Second)
+			defer cancel()
+			answer, err := s.EmitWithAck(ctx, "question")
+			log.Println(answer, err)
+		})
+		s.On("lookup", socketio.HandleAck0(func(ctx context.Context, s *socketio.Socket) (string, error) {
+			return "found", nil // runs while "start" waits
+		}))
+	})
+}
+
+// Detach lets the socket's next events start while a handler does
+// something slow that they need not wait for.
+func ExampleEvent_Detach() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("report", func(e *socketio.Event) {
+			e.Detach()
+			time.Sleep(time.Second) // a slow query: the socket's next events run meanwhile
+			_ = s.Emit("report ready")
+		})
+	})
+}
+
+// Refused requests are logged (sampled); a hook sees each of them, as
+// io.engine.on("connection_error") in Node.js.
+func ExampleServer_OnConnectionError() {
+	srv := socketio.NewServer(&socketio.Options{
+		Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil)), // nil: slog.Default()
+	})
+	srv.OnConnectionError(func(r *http.Request, err *engineio.RequestError) {
+		log.Printf("refused %s from %s: %v", r.URL, r.RemoteAddr, err)
+	})
 }

@@ -23,8 +23,12 @@ const (
 	DefaultMaxPendingAcks     = 4096
 )
 
-// CORSOptions is the cross-origin policy of the server; see
-// engineio.CORSOptions.
+// CORSOptions is the cross-origin policy of the server, as the official
+// server's cors option: Origins (exact origins, or "*"), AllowOrigin (a
+// func deciding for other origins), Credentials, Methods, AllowedHeaders,
+// ExposedHeaders and MaxAge. It is an alias, so that the Engine.IO layer
+// shares the type: its fields are documented at engineio.CORSOptions (go
+// doc github.com/socketio-go/socketio/engineio.CORSOptions).
 type CORSOptions = engineio.CORSOptions
 
 // ForwardingOptions lets the servers of a cluster run behind a load
@@ -135,7 +139,15 @@ type Options struct {
 	// in-memory, single-server adapter (adapter.SessionAware when
 	// ConnectionStateRecovery is set).
 	Adapter adapter.Factory
-	// Logger receives diagnostics. Nil means no logging.
+	// Logger receives diagnostics. Nil means slog.Default(), as net/http
+	// logs to the standard logger; to log nothing, use
+	// slog.New(slog.DiscardHandler). Panics in middlewares and handlers
+	// are logged at Error with their stack; refused requests (see
+	// Server.OnConnectionError) and socket errors that no OnError handler
+	// takes (arguments that do not fit a typed handler, an event refused
+	// by a socket middleware) at Warn, at most one record of each kind
+	// every 10 s, the others at Debug, so that a server under attack does
+	// not flood its log.
 	Logger *slog.Logger
 }
 

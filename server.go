@@ -47,6 +47,11 @@ type Server struct {
 	closed     bool // Shutdown or Close was called
 	forced     bool // Close was called
 	httpSrv    *http.Server
+
+	hookMu       sync.Mutex
+	connErrHooks []func(*http.Request, *engineio.RequestError)
+	refusals     sampler // refused HTTP requests
+	clientErrs   sampler // invalid events nobody handles
 }
 
 // NewServer returns a server. A nil opts selects the defaults of the
@@ -72,7 +77,7 @@ func NewServer(opts *Options) *Server {
 	}
 	s.logger = opts.Logger
 	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+		s.logger = slog.Default()
 	}
 	s.adapterFactory = opts.Adapter
 	if r := opts.ConnectionStateRecovery; r != nil {
@@ -111,7 +116,10 @@ func NewServer(opts *Options) *Server {
 	}
 	s.nsps = make(map[string]*Namespace)
 	s.creating = make(map[string]chan struct{})
-	s.engine = engineio.NewServer(s.opts.engineOptions(), engineHandler{s})
+	eo := s.opts.engineOptions()
+	eo.Logger = s.logger
+	s.engine = engineio.NewServer(eo, engineHandler{s})
+	s.engine.SetHooks(engineio.Hooks{OnConnectionError: s.connectionError})
 	s.Of("/")
 	return s
 }
@@ -138,6 +146,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Adapter returns the adapter of the main namespace (io.of("/").adapter).
+func (s *Server) Adapter() adapter.Adapter { return s.Of("/").Adapter() }
 
 // Of returns the namespace with the given name ("/" is the main one),
 // creating it if needed. A name without a leading slash gets one.

@@ -139,6 +139,7 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	if err != nil {
 		return nil, err
 	}
+	releaseTurn(ctx)
 	answers, err := n.adapter.ServerSideEmitWithAck(ctx, p)
 	out := make([]Args, 0, len(answers))
 	for _, r := range answers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -15,7 +16,12 @@ import (
 )
 
 // Handshake describes the request that opened a socket's connection and
-// the authentication payload of its CONNECT packet.
+// the authentication payload of its CONNECT packet: Headers, Time,
+// Address, XDomain, Secure, Issued, URL, Query, Auth (the payload decoded
+// into a map) and RawAuth (its exact bytes), as Node's socket.handshake.
+// It is an alias, so that adapters share the type: its fields are
+// documented at adapter.Handshake (go doc
+// github.com/socketio-go/socketio/adapter.Handshake).
 type Handshake = adapter.Handshake
 
 type socketState uint8
@@ -217,7 +223,12 @@ func (s *Socket) Connected() bool {
 	return s.state == socketConnected
 }
 
-// Data returns the application data attached with SetData.
+// Data returns the application data attached with SetData: nil until
+// SetData is called (Node's socket.data starts as {}; a socket of this
+// server with no data is reported as {} to the other servers of a
+// cluster). It is the value given to SetData itself, not a copy: when it
+// is a pointer, a map or a slice, guard what you change in it, or replace
+// it with SetData of a new value instead of changing it.
 func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -225,7 +236,11 @@ func (s *Socket) Data() any {
 }
 
 // SetData attaches application data to the socket (socket.data in the
-// official API). FetchSockets reports it.
+// official API). FetchSockets reports it: on this server as the same value
+// (shared, not copied), from other servers of a cluster as its JSON
+// decoded into an any (see RemoteSocket.Data). With connection state
+// recovery, the recovered socket gets it back (across servers, in its
+// JSON form).
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
@@ -379,6 +394,7 @@ func (s *Socket) onPacket(p *parser.Packet) {
 }
 
 func (s *Socket) dispatch(e *Event) {
+	e.turn = s.dispatcher.current()
 	s.mu.Lock()
 	if !s.wasConnected {
 		// The connection was refused: its events are not handled.
@@ -429,7 +445,9 @@ func (s *Socket) callErrorHandlers(err error) {
 	}
 	s.mu.Unlock()
 	if len(hs) == 0 {
-		s.nsp.srv.logger.Debug("socketio: socket error", "sid", s.id, "err", err)
+		// Nobody handles it: say it, but a client sending invalid events in
+		// a loop gets one record per sampleInterval.
+		s.nsp.srv.logSampled(&s.nsp.srv.clientErrs, slog.LevelWarn, "socketio: socket error (no OnError handler)", "sid", s.id, "nsp", s.nsp.name, "err", err)
 	}
 	for _, h := range hs {
 		h(err)
@@ -550,6 +568,7 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, vola
 		s.unregisterAck(p.ID)
 		return Args{}, err
 	}
+	releaseTurn(ctx)
 	select {
 	case r := <-ch:
 		return r.args, r.err
@@ -576,6 +595,29 @@ type SocketEmitter struct {
 // Emit is Socket.Emit with the emitter's flags.
 func (e *SocketEmitter) Emit(event string, args ...any) error {
 	return e.s.emit(event, args, e.volatile)
+}
+
+// To is Socket.To with the emitter's flags, as socket.volatile.to(room)
+// in the official API: s.Volatile().To("room").Emit(...) is
+// s.To("room").Volatile().Emit(...).
+func (e *SocketEmitter) To(rooms ...string) *BroadcastOperator {
+	return e.flags(e.s.To(rooms...))
+}
+
+// Except is Socket.Except with the emitter's flags.
+func (e *SocketEmitter) Except(rooms ...string) *BroadcastOperator {
+	return e.flags(e.s.Except(rooms...))
+}
+
+// Broadcast is Socket.Broadcast with the emitter's flags
+// (socket.volatile.broadcast).
+func (e *SocketEmitter) Broadcast() *BroadcastOperator { return e.flags(e.s.Broadcast()) }
+
+func (e *SocketEmitter) flags(b *BroadcastOperator) *BroadcastOperator {
+	if e.volatile {
+		return b.Volatile()
+	}
+	return b
 }
 
 // EmitWithAck is Socket.EmitWithAck with the emitter's flags.

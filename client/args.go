@@ -10,8 +10,9 @@ import (
 
 // Args are the arguments of an event or an acknowledgement. They stay in
 // their wire form (JSON, binary attachments aside) until decoded, so that
-// arguments passed on unchanged (Spread) come out byte for byte as they
-// came in.
+// arguments passed on unchanged (Spread, Raw) come out as they came in,
+// each argument byte for byte (the whitespace between arguments is not
+// kept).
 type Args struct {
 	a sioargs.Args
 }
@@ -20,8 +21,21 @@ type Args struct {
 func (a Args) Len() int { return len(a.a.Elems) }
 
 // Raw returns argument i as raw JSON. Binary values appear as placeholder
-// objects {"_placeholder":true,"num":N}; see Attachments.
-func (a Args) Raw(i int) json.RawMessage { return json.RawMessage(a.a.Elems[i]) }
+// objects {"_placeholder":true,"num":N}; see Attachments. It returns nil
+// when there is no argument i (i < 0 or i >= Len()): json.Unmarshal of nil
+// fails, as Decode does for a missing argument.
+func (a Args) Raw(i int) json.RawMessage {
+	if i < 0 || i >= len(a.a.Elems) {
+		return nil
+	}
+	return json.RawMessage(a.a.Elems[i])
+}
+
+// String returns the arguments as a JSON array, binary attachments as
+// placeholders, for logs and fmt's %v.
+func (a Args) String() string {
+	return string(a.a.AppendJSON(make([]byte, 0, a.a.JSONLen())))
+}
 
 // Attachments returns the binary attachments the placeholders refer to.
 func (a Args) Attachments() [][]byte { return a.a.Atts }
@@ -58,6 +72,8 @@ type Event struct {
 	conn   *mconn // the connection it arrived on
 	name   string
 	args   Args
+	seq    uint64 // arrival order of an unclaimed event
+	turn   turn   // the handlers' task on the Manager's dispatcher
 	ackID  int64
 	acked  atomic.Bool
 }
@@ -73,6 +89,16 @@ func (e *Event) Args() Args { return e.args }
 
 // Decode decodes the arguments into dst. See Args.Decode.
 func (e *Event) Decode(dst ...any) error { return e.args.Decode(dst...) }
+
+// Detach lets the next handlers of the Manager (its sockets' events and
+// lifecycle callbacks) start while this handler goes on, as they do in
+// JavaScript once a handler awaits something: call it before waiting in
+// EmitWithAck or another slow operation. Handlers start one at a time in
+// order; by default each runs to its end before the next starts. Once
+// detached, the handler runs concurrently with the next ones: guard the
+// state they share. It does nothing after the first call or once the
+// handlers of the event returned.
+func (e *Event) Detach() { e.turn.release() }
 
 // HasAck reports whether the server asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID != parser.NoID }

@@ -456,3 +456,29 @@ func TestAuthErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHandlerPanicDefaultLogger: with Options.Logger nil, a handler panic
+// is logged, with its stack, to slog.Default().
+func TestHandlerPanicDefaultLogger(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&lockedBuf{b: &logs, mu: &mu}, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	gs := newGoServer(t, nil, echoSetup("/"))
+	m := newTestManager(t, gs.url, nil)
+	s := m.Socket("/", nil)
+	s.On("echo", func(*Event) { panic("default boom") })
+	echo := events(s, "echo")
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Emit("echo", 1)
+	recv(t, echo, "echo")
+	m.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if out := logs.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "default boom") || !strings.Contains(out, "client_test.go") {
+		t.Fatalf("log: %s", out)
+	}
+}

@@ -27,6 +27,37 @@ type dispatcher struct {
 	head    int
 	events  int // event tasks queued
 	running bool
+	seq     uint64 // number of the last task started
+	busy    bool   // task seq runs and holds the loop
+}
+
+// turn names a task of a dispatcher: its hold on the dispatcher's loop.
+type turn struct {
+	d   *dispatcher
+	seq uint64
+}
+
+// release lets the dispatcher go on with its next tasks on another
+// goroutine while the task of t continues on its own. It does nothing
+// after the first call or once the task has returned.
+func (t turn) release() {
+	d := t.d
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.seq == t.seq && d.busy {
+		d.busy = false
+		d.group.Go(d.run)
+	}
+	d.mu.Unlock()
+}
+
+// current returns the turn of the task running, for that task.
+func (d *dispatcher) current() turn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return turn{d: d, seq: d.seq}
 }
 
 type dtask struct {
@@ -58,20 +89,28 @@ func (d *dispatcher) do(f func()) { d.push(f, false) }
 
 func (d *dispatcher) run() {
 	for {
-		f := d.pop()
+		f, seq := d.pop()
 		if f == nil {
 			return
 		}
 		d.call(f)
+		d.mu.Lock()
+		if d.seq != seq || !d.busy {
+			// Released: another goroutine runs the loop now.
+			d.mu.Unlock()
+			return
+		}
+		d.busy = false
+		d.mu.Unlock()
 	}
 }
 
-func (d *dispatcher) pop() func() {
+func (d *dispatcher) pop() (func(), uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.head == len(d.tasks) {
 		d.tasks, d.head, d.running = d.tasks[:0], 0, false
-		return nil
+		return nil, 0
 	}
 	t := d.tasks[d.head]
 	d.tasks[d.head] = dtask{}
@@ -79,7 +118,9 @@ func (d *dispatcher) pop() func() {
 	if t.event {
 		d.events--
 	}
-	return t.f
+	d.seq++
+	d.busy = true
+	return t.f, d.seq
 }
 
 func (d *dispatcher) call(f func()) {

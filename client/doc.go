@@ -70,8 +70,20 @@
 // on a goroutine that exists only while there is work (the equivalent of
 // the JavaScript event loop): for one socket, OnConnect runs before the
 // events that follow the connection, and OnDisconnect after them.
+//
+// Handlers registered right after Connect returned see everything, as
+// handlers registered right after io() do in JavaScript: an event for
+// which no handler was ever registered on the socket (On, Once or OnAny)
+// is kept, the first 32 of each connection, and handed to the first
+// handler registered for it (they are dropped when the connection ends);
+// an OnConnect registered on a connected socket runs for the current
+// connection. So the welcome event a server emits in its connection
+// handler is never lost, whether its handler was registered before or
+// right after Connect.
 // Acknowledgements are resolved on the read path, so a handler may wait
-// in EmitWithAck without deadlocking. Emit never blocks: packets are
+// in EmitWithAck without deadlocking; to let the next handlers run while
+// it waits, as an async handler lets them in JavaScript, it calls
+// [Event.Detach] first. Emit never blocks: packets are
 // queued and written by one writer goroutine per connection.
 // [Manager.Close] returns once every goroutine of the Manager has
 // returned.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is.
@@ -61,10 +62,19 @@ type ConnectError struct {
 	// Data is the raw JSON of the "data" property, nil when absent.
 	// Decode it with json.Unmarshal.
 	Data json.RawMessage
+	// Namespace is the namespace the socket tried to join.
+	Namespace string
 }
 
-// Error returns Message.
-func (e *ConnectError) Error() string { return e.Message }
+// Error returns Message with the namespace, for example
+// `namespace "/admin": Invalid namespace`. Message alone is what the
+// official client's err.message holds.
+func (e *ConnectError) Error() string {
+	if e.Namespace == "" {
+		return e.Message
+	}
+	return "namespace " + strconv.Quote(e.Namespace) + ": " + e.Message
+}
 
 // errV2Server is the connect error of a CONNECT reply without sid, the
 // sign of a Socket.IO v2 server.

@@ -95,9 +95,9 @@ func TestConnectErrors(t *testing.T) {
 	for _, c := range []struct {
 		reply, message, data string
 	}{
-		{`44{"message":"nope","data":{"x":[1]}}`, "nope", `{"x":[1]}`},
-		{`44{"message":"no data"}`, "no data", ""},
-		{`44"legacy string"`, "legacy string", ""},
+		{`44{"message":"nope","data":{"x":[1]}}`, `namespace "/": nope`, `{"x":[1]}`},
+		{`44{"message":"no data"}`, `namespace "/": no data`, ""},
+		{`44"legacy string"`, `namespace "/": legacy string`, ""},
 		{`40`, errV2Server.Error(), ""},
 	} {
 		t.Run(c.reply, func(t *testing.T) {

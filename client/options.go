@@ -106,8 +106,9 @@ type Options struct {
 	// (socket.io-client's multiplex: false).
 	DisableMultiplex bool
 
-	// Logger receives diagnostics (handler panics, dropped packets,
-	// failed upgrades). Nil means no logging.
+	// Logger receives diagnostics (handler panics with their stack at
+	// Error, dropped packets, failed upgrades). Nil means slog.Default();
+	// to log nothing, use slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 }
 
@@ -173,7 +174,7 @@ func (o *Options) normalize() (Options, error) {
 		n.EventQueueSize = DefaultEventQueueSize
 	}
 	if n.Logger == nil {
-		n.Logger = slog.New(slog.DiscardHandler)
+		n.Logger = slog.Default()
 	}
 	return n, nil
 }

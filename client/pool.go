@@ -11,7 +11,10 @@ import (
 // forceNew: it creates a new Manager (opts, nil for the defaults) for this
 // socket alone (sopts, nil for the defaults), connects it within ctx and
 // returns it. Close it with s.Manager().Close(). Use a Pool to share
-// connections between namespaces as io() does by default.
+// connections between namespaces as io() does by default. Handlers
+// registered right after Connect returned still get the events the server
+// sent on connection, and an OnConnect runs for this first connection (see
+// Concurrency in the package documentation).
 //
 // Errors: those of NewManager and Socket.Connect; on error nothing is
 // left running.

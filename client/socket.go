@@ -2,12 +2,14 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/internal/sioargs"
@@ -35,12 +37,20 @@ type Socket struct {
 	queue      []*queued    // the retry queue (SocketOptions.Retries)
 	waiters    []chan error // Connect calls in progress
 	lastErr    error
+	connGen    uint64 // counts the connections of the socket
 
-	hmu        sync.Mutex
-	events     map[string]*listeners[EventHandler]
-	anyIn      listeners[EventHandler]
-	anyOut     listeners[func(event string, args []any)]
-	connectH   listeners[func()]
+	hmu      sync.Mutex
+	events   map[string]*listeners[EventHandler]
+	anyIn    listeners[EventHandler]
+	anyOut   listeners[func(event string, args []any)]
+	connectH listeners[func(gen uint64)]
+	// Events of the current connection that found no handler, kept for
+	// the first handler registered for them (see On); hmu guards them.
+	unclaimed  []*Event
+	claimed    []*Event        // unclaimed events a handler was registered for, to run
+	registered map[string]bool // event names that ever had a handler
+	anyEver    bool            // an OnAny handler was ever registered
+	unclaims   uint64          // counts the unclaimed events, for their order
 	disconnH   listeners[func(DisconnectReason)]
 	connErrorH listeners[func(error)]
 }
@@ -258,13 +268,43 @@ func (s *Socket) Once(event string, h EventHandler) (off func()) { return s.on(e
 
 func (s *Socket) on(event string, h EventHandler, once bool) func() {
 	s.hmu.Lock()
+	defer s.hmu.Unlock()
 	l := s.events[event]
 	if l == nil {
 		l = &listeners[EventHandler]{}
 		s.events[event] = l
 	}
-	s.hmu.Unlock()
-	return l.add(h, once, false)
+	off := l.add(h, once, false)
+	if s.registered == nil {
+		s.registered = make(map[string]bool)
+	}
+	s.registered[event] = true
+	s.claimLocked(func(e *Event) bool { return e.name == event })
+	return off
+}
+
+// maxUnclaimed bounds the events kept for handlers registered late.
+const maxUnclaimed = 32
+
+// claimLocked moves the unclaimed events that match to the claimed ones,
+// which run before the next event (or on their own if none comes), in the
+// order they arrived. s.hmu is held.
+func (s *Socket) claimLocked(match func(*Event) bool) {
+	kept := s.unclaimed[:0]
+	n := len(s.claimed)
+	for _, e := range s.unclaimed {
+		if match(e) {
+			s.claimed = append(s.claimed, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.unclaimed[len(kept):])
+	s.unclaimed = kept
+	if len(s.claimed) > n {
+		slices.SortStableFunc(s.claimed, func(a, b *Event) int { return cmp.Compare(a.seq, b.seq) })
+		s.m.disp.do(func() { s.runClaimed(nil) })
+	}
 }
 
 // Off removes every handler of the event name.
@@ -276,11 +316,20 @@ func (s *Socket) Off(event string) {
 
 // OnAny registers h for every event, before the handlers of the event
 // itself, and returns a function that removes it.
-func (s *Socket) OnAny(h EventHandler) (off func()) { return s.anyIn.add(h, false, false) }
+func (s *Socket) OnAny(h EventHandler) (off func()) { return s.onAny(h, false) }
 
 // PrependAny is OnAny, h running before the OnAny handlers registered
 // earlier.
-func (s *Socket) PrependAny(h EventHandler) (off func()) { return s.anyIn.add(h, false, true) }
+func (s *Socket) PrependAny(h EventHandler) (off func()) { return s.onAny(h, true) }
+
+func (s *Socket) onAny(h EventHandler, prepend bool) func() {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	off := s.anyIn.add(h, false, prepend)
+	s.anyEver = true
+	s.claimLocked(func(*Event) bool { return true })
+	return off
+}
 
 // OffAny removes every OnAny handler.
 func (s *Socket) OffAny() { s.anyIn.clear() }
@@ -303,7 +352,35 @@ func (s *Socket) OffAnyOutgoing() { s.anyOut.clear() }
 
 // OnConnect registers fn to run each time the socket connects (after a
 // reconnection too). It returns a function that removes fn.
-func (s *Socket) OnConnect(fn func()) (off func()) { return s.connectH.add(fn, false, false) }
+//
+// fn also runs for the current connection when the socket is connected
+// as it is registered, so that an OnConnect registered right after
+// Connect returned runs for that first connection, as a
+// socket.on("connect") registered right after io() does: fn runs once per
+// connection whenever it is registered.
+func (s *Socket) OnConnect(fn func()) (off func()) {
+	var (
+		last    atomic.Uint64 // the connection fn last ran for
+		removed atomic.Bool
+	)
+	run := func(gen uint64) {
+		if !removed.Load() && last.Swap(gen) != gen {
+			fn()
+		}
+	}
+	s.mu.Lock()
+	remove := s.connectH.add(run, false, false)
+	gen, connected := s.connGen, s.conn != nil
+	if connected {
+		// Queued under s.mu: before the handlers of a disconnection.
+		s.m.disp.do(func() { run(gen) })
+	}
+	s.mu.Unlock()
+	return func() {
+		removed.Store(true)
+		remove()
+	}
+}
 
 // OnDisconnect registers fn to run each time the connected socket
 // disconnects, with the reason. It returns a function that removes fn.
@@ -423,6 +500,8 @@ func (s *Socket) onConnectPacket(mc *mconn, p *parser.Packet) {
 		return
 	}
 	s.conn, s.connecting = mc, nil
+	s.connGen++
+	gen := s.connGen
 	s.id = d.SID
 	s.recovered = d.PID != "" && d.PID == s.pid
 	s.pid = d.PID
@@ -449,7 +528,7 @@ func (s *Socket) onConnectPacket(mc *mconn, p *parser.Packet) {
 		for _, o := range sent {
 			s.notifyOut(o)
 		}
-		s.connectH.each(&s.m.disp, func(f func()) { f() })
+		s.connectH.each(&s.m.disp, func(f func(uint64)) { f(gen) })
 	})
 	for _, w := range waiters {
 		w <- nil
@@ -490,8 +569,43 @@ func (s *Socket) onEvent(mc *mconn, p *parser.Packet) {
 	s.mu.Unlock()
 }
 
-// emitEvent runs the handlers of e, on the dispatcher.
+// emitEvent runs the handlers of e, on the dispatcher. An event for which
+// no handler was ever registered is kept (the first maxUnclaimed of a
+// connection) for the first handler registered for it: handlers registered
+// right after Connect returned get the events sent on connection.
 func (s *Socket) emitEvent(e *Event) {
+	s.hmu.Lock()
+	if !s.anyEver && !s.registered[e.name] {
+		if len(s.unclaimed) < maxUnclaimed {
+			s.unclaims++
+			e.seq = s.unclaims
+			s.unclaimed = append(s.unclaimed, e)
+		}
+		s.hmu.Unlock()
+		return
+	}
+	s.hmu.Unlock()
+	s.runClaimed(e)
+}
+
+// runClaimed runs the handlers of the claimed events, which arrived
+// earlier, then those of e (if not nil).
+func (s *Socket) runClaimed(e *Event) {
+	s.hmu.Lock()
+	claimed := s.claimed
+	s.claimed = nil
+	s.hmu.Unlock()
+	for _, c := range claimed {
+		s.runHandlers(c)
+	}
+	if e != nil {
+		s.runHandlers(e)
+	}
+}
+
+// runHandlers runs the handlers of e.
+func (s *Socket) runHandlers(e *Event) {
+	e.turn = s.m.disp.current()
 	s.anyIn.each(&s.m.disp, func(h EventHandler) { h(e) })
 	s.hmu.Lock()
 	l := s.events[e.name]
@@ -535,7 +649,7 @@ func (s *Socket) onServerDisconnect(mc *mconn) {
 }
 
 func (s *Socket) onConnectErrorPacket(p *parser.Packet) {
-	ce := &ConnectError{}
+	ce := &ConnectError{Namespace: s.nsp}
 	var d struct {
 		Message string          `json:"message"`
 		Data    json.RawMessage `json:"data"`
@@ -612,6 +726,14 @@ func (s *Socket) onClose(mc *mconn, reason DisconnectReason) {
 	for _, a := range failed {
 		a.cb(Args{}, fmt.Errorf("%w (%s)", ErrDisconnected, reason))
 	}
+	// After the events of the connection, which are queued before: what
+	// nobody claimed is dropped with the connection.
+	s.m.disp.do(func() {
+		s.hmu.Lock()
+		clear(s.unclaimed)
+		s.unclaimed = nil
+		s.hmu.Unlock()
+	})
 	emit(&s.m.disp, &s.disconnH, func(f func(DisconnectReason)) { f(reason) })
 }
 

@@ -167,6 +167,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if c.cmd == "emit" {
 		c.event = rest[1]
 		for i, a := range rest[2:] {
+			if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && fs.Lookup(name) != nil {
+				return nil, &errUsage{fmt.Sprintf("argument %d: %s is a flag: flags go before the URL (socketio %s %s URL EVENT ...)", i+1, a, c.cmd, a)}
+			}
 			v, err := decodeArg(a)
 			if err != nil {
 				return nil, &errUsage{fmt.Sprintf("argument %d: %v", i+1, err)}
@@ -237,9 +240,9 @@ func connect(ctx context.Context, c *config, s *client.Socket, stderr io.Writer)
 	switch {
 	case errors.As(err, &ce):
 		if ce.Data != nil {
-			fmt.Fprintf(stderr, "socketio: connect_error: %s (data: %s)\n", ce.Message, ce.Data)
+			fmt.Fprintf(stderr, "socketio: connect_error: %v (data: %s)\n", ce, ce.Data)
 		} else {
-			fmt.Fprintf(stderr, "socketio: connect_error: %s\n", ce.Message)
+			fmt.Fprintf(stderr, "socketio: connect_error: %v\n", ce)
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "socketio: connection timed out after %v: %v\n", c.timeout, err)
@@ -305,11 +308,12 @@ func listen(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.
 	})
 	s.OnDisconnect(func(r client.DisconnectReason) { fmt.Fprintf(stderr, "socketio: disconnected: %s\n", r) })
 	s.OnConnectError(func(err error) { fmt.Fprintf(stderr, "socketio: connect_error: %v\n", err) })
+	// Registered before Connect: it prints each connection once, the
+	// first one included.
+	s.OnConnect(func() { fmt.Fprintf(stderr, "socketio: connected as %s\n", s.ID()) })
 	if !connect(ctx, c, s, stderr) {
 		return 1
 	}
-	s.OnConnect(func() { fmt.Fprintf(stderr, "socketio: connected as %s\n", s.ID()) })
-	fmt.Fprintf(stderr, "socketio: connected as %s\n", s.ID())
 	<-ctx.Done()
 	return 0
 }
@@ -318,7 +322,8 @@ func listen(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.
 // it holds binary markers, a value with []byte in their place.
 func decodeArg(arg string) (any, error) {
 	if !json.Valid([]byte(arg)) {
-		return nil, fmt.Errorf("not valid JSON: %s", arg)
+		q, _ := json.Marshal(arg)
+		return nil, fmt.Errorf("not valid JSON: %s (each argument is a JSON text: a string is written with its double quotes, inside the shell's quotes: '%s')", arg, q)
 	}
 	if !strings.Contains(arg, binaryKey) {
 		return json.RawMessage(arg), nil

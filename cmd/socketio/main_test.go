@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/internal/leakcheck"
 )
 
@@ -70,5 +73,86 @@ func TestRunUsage(t *testing.T) {
 	errb.Reset()
 	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "listen") {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestArgHints: a flag after the URL and a bare word get a hint.
+func TestArgHints(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseArgs([]string{"emit", "http://h", "ping", "1", "--ack"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "--ack is a flag: flags go before the URL") {
+		t.Errorf("flag after the URL: %v", err)
+	}
+	_, err = parseArgs([]string{"emit", "http://h", "ping", "hello"}, &out)
+	if err == nil || !strings.Contains(err.Error(), `'"hello"'`) {
+		t.Errorf("bare word: %v", err)
+	}
+	// A negative number is an argument, not a flag.
+	if c, err := parseArgs([]string{"emit", "http://h", "ping", "-1"}, &out); err != nil || len(c.args) != 1 {
+		t.Errorf("-1: %v", err)
+	}
+}
+
+// lockedWriter is a bytes.Buffer safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+	ch chan struct{}
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// waitFor waits until w holds s.
+func (w *lockedWriter) waitFor(t *testing.T, s string) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for !strings.Contains(w.String(), s) {
+		select {
+		case <-w.ch:
+		case <-timeout:
+			t.Fatalf("no %q in %q", s, w.String())
+		}
+	}
+}
+
+// TestListenConnectedOnce: listen says "connected as" once per connection
+// (it said it twice when the client ran OnConnect handlers registered
+// after Connect for the first connection).
+func TestListenConnectedOnce(t *testing.T) {
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			srv := socketio.NewServer(nil)
+			srv.OnConnection(func(s *socketio.Socket) { _ = s.Emit("welcome", 1) })
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			defer srv.Close()
+			stdout := &lockedWriter{ch: make(chan struct{}, 1)}
+			stderr := &lockedWriter{ch: make(chan struct{}, 1)}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan int)
+			go func() { done <- run(ctx, []string{"listen", "--transport", transport, hs.URL}, stdout, stderr) }()
+			stdout.waitFor(t, `["welcome",1]`)
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if n := strings.Count(stderr.String(), "connected as"); n != 1 {
+				t.Fatalf("%d times connected as: %s", n, stderr.String())
+			}
+		})
 	}
 }

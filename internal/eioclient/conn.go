@@ -54,14 +54,14 @@ const (
 // Errors reported to Handler.OnClose (wrapped).
 var (
 	// ErrClosed is returned by Send on a closed or closing Conn.
-	ErrClosed = errors.New("eioclient: connection closed")
+	ErrClosed = errors.New("socketio/client: connection closed")
 	// ErrPingTimeout reports a server that stopped sending pings.
-	ErrPingTimeout = errors.New("eioclient: ping timeout")
+	ErrPingTimeout = errors.New("socketio/client: ping timeout")
 	// ErrMessageTooBig reports a message or long-polling response larger
 	// than Config.MaxMessageSize.
-	ErrMessageTooBig = errors.New("eioclient: message too big")
+	ErrMessageTooBig = errors.New("socketio/client: message too big")
 	// ErrServerClosed reports a CLOSE packet from the server.
-	ErrServerClosed = errors.New("eioclient: transport closed by the server")
+	ErrServerClosed = errors.New("socketio/client: transport closed by the server")
 )
 
 // Config configures Dial. Dial does not modify it.
@@ -138,13 +138,13 @@ type Handshake struct {
 func parseHandshake(p packet.Packet) (Handshake, error) {
 	var hs Handshake
 	if p.Type != packet.Open || p.Binary {
-		return hs, fmt.Errorf("eioclient: handshake: expected an OPEN packet, got %v", p.Type)
+		return hs, fmt.Errorf("socketio/client: handshake: expected an OPEN packet, got %v", p.Type)
 	}
 	if err := json.Unmarshal(p.Data, &hs); err != nil {
-		return hs, fmt.Errorf("eioclient: handshake: %w", err)
+		return hs, fmt.Errorf("socketio/client: handshake: %w", err)
 	}
 	if hs.SID == "" || hs.PingInterval <= 0 || hs.PingTimeout <= 0 || hs.MaxPayload < 0 {
-		return hs, fmt.Errorf("eioclient: handshake: invalid OPEN packet %q", p.Data)
+		return hs, fmt.Errorf("socketio/client: handshake: invalid OPEN packet %q", p.Data)
 	}
 	return hs, nil
 }
@@ -208,18 +208,18 @@ type Conn struct {
 // offers WebSocket, the upgrade runs in the background.
 func Dial(ctx context.Context, cfg Config, h Handler) (*Conn, error) {
 	if cfg.URL == nil {
-		return nil, errors.New("eioclient: no URL")
+		return nil, errors.New("socketio/client: no URL")
 	}
 	transports := cfg.Transports
 	if transports == nil {
 		transports = []string{Polling, WebSocket}
 	}
 	if len(transports) == 0 {
-		return nil, errors.New("eioclient: no transports available")
+		return nil, errors.New("socketio/client: no transports available")
 	}
 	for _, t := range transports {
 		if t != Polling && t != WebSocket {
-			return nil, fmt.Errorf("eioclient: unknown transport %q", t)
+			return nil, fmt.Errorf("socketio/client: unknown transport %q", t)
 		}
 	}
 	cfg.Transports = transports
@@ -402,7 +402,7 @@ func (c *Conn) finish(reason Reason, err error, notify bool) {
 		c.cancel()
 		tr.close(false)
 		if notify {
-			c.logger.Debug("eioclient: connection closed", "sid", c.hs.SID, "reason", string(reason), "err", err)
+			c.logger.Debug("socketio/client: connection closed", "sid", c.hs.SID, "reason", string(reason), "err", err)
 		}
 		c.tasks.Go(func() {
 			c.recvMu.Lock()

@@ -3,6 +3,7 @@ package eioclient
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,10 +76,19 @@ func (p *polling) requestURL() string {
 type statusError struct {
 	method string
 	code   int
+	path   string
+	reason string // the message of an Engine.IO error body
 }
 
 func (e *statusError) Error() string {
-	return fmt.Sprintf("eioclient: polling %s: HTTP status %d", e.method, e.code)
+	s := fmt.Sprintf("socketio/client: polling %s: HTTP status %d", e.method, e.code)
+	if e.reason != "" {
+		s += ": " + e.reason
+	}
+	if e.code == http.StatusNotFound {
+		s += " (is a Socket.IO server mounted at " + e.path + "? See Options.Path)"
+	}
+	return s
 }
 
 func (p *polling) do(ctx context.Context, method string, body []byte) ([]byte, error) {
@@ -94,17 +104,19 @@ func (p *polling) do(ctx context.Context, method string, body []byte) ([]byte, e
 		resp, err = p.request(ctx, method, body)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eioclient: polling %s: %w", method, err)
+		return nil, fmt.Errorf("socketio/client: polling %s: %w", method, err)
 	}
 	defer resp.Body.Close()
 	limit := p.c.maxMsg
 	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, &statusError{method: method, code: resp.StatusCode}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var refusal struct{ Message string }
+		_ = json.Unmarshal(body, &refusal)
+		return nil, &statusError{method: method, code: resp.StatusCode, path: resp.Request.URL.Path, reason: refusal.Message}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("eioclient: polling %s: %w", method, err)
+		return nil, fmt.Errorf("socketio/client: polling %s: %w", method, err)
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%w: polling response larger than %d bytes", ErrMessageTooBig, limit)
@@ -159,7 +171,7 @@ func (c *Conn) openPolling(ctx context.Context) (*polling, []packet.Packet, erro
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("eioclient: handshake: %w", err)
+		return nil, nil, fmt.Errorf("socketio/client: handshake: %w", err)
 	}
 	if c.hs, err = parseHandshake(pkts[0]); err != nil {
 		return nil, nil, err
@@ -225,6 +237,6 @@ func (p *polling) close(graceful bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	if _, err := p.do(ctx, http.MethodPost, []byte{'1'}); err != nil {
-		p.c.logger.Debug("eioclient: polling close", "err", err)
+		p.c.logger.Debug("socketio/client: polling close", "err", err)
 	}
 }

@@ -39,7 +39,7 @@ func (c *Conn) dialWebSocket(ctx context.Context, sid string) (*websocket.Conn, 
 		ReadLimit: c.maxMsg,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("eioclient: websocket: %w", err)
+		return nil, fmt.Errorf("socketio/client: websocket: %w", err)
 	}
 	if jar != nil {
 		if cks := resp.Cookies(); len(cks) > 0 {
@@ -72,7 +72,7 @@ func (c *Conn) openWebSocket(ctx context.Context) (*wsTransport, error) {
 	}
 	if err != nil {
 		_ = ws.CloseNow()
-		return nil, fmt.Errorf("eioclient: websocket handshake: %w", err)
+		return nil, fmt.Errorf("socketio/client: websocket handshake: %w", err)
 	}
 	return &wsTransport{c: c, ws: ws}, nil
 }
@@ -134,7 +134,7 @@ func (w *wsTransport) close(graceful bool) {
 func (c *Conn) probe() {
 	ws, err := c.dialWebSocket(c.ctx, c.hs.SID)
 	if err != nil {
-		c.logger.Debug("eioclient: upgrade failed", "err", err)
+		c.logger.Debug("socketio/client: upgrade failed", "err", err)
 		return
 	}
 	stop := context.AfterFunc(c.ctx, func() { _ = ws.CloseNow() })
@@ -142,7 +142,7 @@ func (c *Conn) probe() {
 		stop()
 		_ = ws.CloseNow()
 		if err != nil {
-			c.logger.Debug("eioclient: upgrade failed", "err", err)
+			c.logger.Debug("socketio/client: upgrade failed", "err", err)
 		}
 	}
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {

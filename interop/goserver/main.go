@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -202,6 +203,16 @@ func setup(srv *socketio.Server) {
 		s.On("multi-room", func(e *socketio.Event) {
 			_ = s.To(rooms(e, 0)...).Emit("room-event", rest(e, 1)...)
 		})
+		s.On("get-state", socketio.HandleAck0(func(ctx context.Context, s *socketio.Socket) (map[string]any, error) {
+			return map[string]any{"ok": true, "id": s.ID()}, nil
+		}))
+		s.On("say", socketio.HandleAck2(func(ctx context.Context, s *socketio.Socket, room, text string) (string, error) {
+			if text == "" {
+				return "", errors.New("empty message")
+			}
+			return room + ": " + text, nil
+		}))
+		s.On("note", socketio.Handle(func(s *socketio.Socket, n float64) {}))
 		s.On("ask", func(e *socketio.Event) {
 			ctx, cancel := context.WithTimeout(e.Context(), 2*time.Second)
 			defer cancel()

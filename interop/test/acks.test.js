@@ -56,6 +56,21 @@ describe("acks", () => {
       assert.deepEqual(await emitAck(socket, "ask", 0), [{ ok: true, answer: "first" }]);
     });
 
+    it("a handler waiting for an ack does not hold up the socket's next events", async () => {
+      // The server's "ask" handler waits for the answer to "question"; the
+      // client answers only after an ack of its own ("echo-ack"), which the
+      // server must handle meanwhile, as Node.js does.
+      const { socket } = await connect(ctx.server, "/", { mode });
+      socket.on("question", async (arg, cb) => {
+        const [looked] = await emitAck(socket, "echo-ack", "lookup", arg);
+        cb({ looked });
+      });
+      const t0 = Date.now();
+      const [res] = await emitAck(socket, "ask", 5);
+      assert.deepEqual(res, { ok: true, answer: { looked: "lookup" } });
+      assert.ok(Date.now() - t0 < 1500, "answered before the 2 s timeout");
+    });
+
     it("server->client ack times out after 2 s when the client never answers", async () => {
       const { socket } = await connect(ctx.server, "/", { mode });
       let asked = 0;
@@ -99,6 +114,19 @@ describe("acks", () => {
       const [res] = await emitAck(socket, "ask-all", uid("empty-"), 1);
       assert.deepEqual(res, { ok: true, answers: [] });
       assert.ok(Date.now() - t0 < 1900, "no 2 s timeout when nobody has to answer");
+    });
+
+    it("ask-all where a socket disconnects instead of answering fails (as a timeout)", async () => {
+      const room = uid("gone-");
+      const a = await connect(ctx.server, "/", { mode });
+      const b = await connect(ctx.server, "/", { mode });
+      const c = await connect(ctx.server, "/", { mode });
+      a.socket.on("question", (arg, cb) => cb({ from: "a" }));
+      b.socket.on("question", () => b.socket.disconnect());
+      await emitAck(a.socket, "join", room);
+      await emitAck(b.socket, "join", room);
+      const [res] = await emitAck(c.socket, "ask-all", room, 1);
+      assert.deepEqual(res, { ok: false });
     });
   });
 });

@@ -130,6 +130,22 @@ root.on("connection", (socket) => {
     socket.to(rooms).emit("room-event", ...dataArgs(rest));
   });
 
+  socket.on("get-state", (...all) => {
+    const [, ack] = splitAck(all);
+    if (ack) ack({ ok: true, id: socket.id });
+  });
+  socket.on("say", (room, text, ack) => {
+    if (typeof ack !== "function") return;
+    if (typeof room !== "string" || typeof text !== "string") return ack({ error: "invalid arguments" });
+    if (text === "") return ack({ error: "empty message" });
+    ack(`${room}: ${text}`);
+  });
+  socket.on("note", (n, ack) => {
+    if (typeof ack !== "function") return;
+    if (typeof n !== "number") return ack({ error: "invalid arguments" });
+    ack();
+  });
+
   socket.on("ask", async (arg, ack) => {
     try {
       const answer = await socket.timeout(2000).emitWithAck("question", arg);
