@@ -179,6 +179,71 @@ func TestGHSA_2m8v_j782_fhvr_ZeroAttachments(t *testing.T) {
 	}
 }
 
+// CVE-2024-38355 (socket.io < 4.6.2): an event named "error" from a client,
+// with no "error" listener on the socket, threw in the EventEmitter and
+// killed the process. Here a client event's name is only a key: "error" and
+// the names that mean something to a JavaScript object reach the handler
+// registered for them, if any, and the connection goes on. (The names
+// socket.io-parser reserves, "newListener" and "removeListener" among them,
+// are invalid packets there and here: TestDecodeErrors in package parser.)
+func TestCVE_2024_38355_ErrorEvent(t *testing.T) {
+	env := echoServer(t, nil)
+	got := make(chan string, 4)
+	env.srv.OnConnection(func(s *Socket) {
+		s.On("error", func(e *Event) { got <- "error " + e.Args().String() })
+	})
+	check := survivor(t, env)
+	c := env.dial()
+	c.connect("/", "")
+	for _, name := range []string{"error", "__proto__", "constructor", "hasOwnProperty", "toString", "emit", "on"} {
+		c.send(`2["` + name + `"]`)
+		c.send(`2["` + name + `",{"x":1},null]`)
+	}
+	c.send(`2["echo","still"]`)
+	if g := c.nextText(); g != `2["echo-back","still"]` {
+		t.Fatalf("got %s", g)
+	}
+	for _, want := range []string{`error []`, `error [{"x":1},null]`} {
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("error handler got %q, want %q", g, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the error handler did not run")
+		}
+	}
+	check()
+}
+
+// CVE-2020-28481 (socket.io < 2.4.0): every origin was allowed by default,
+// so any web page could talk to the server with its visitor's cookies.
+// Here, with no CORS option, a browser request from another origin is
+// refused, polling and WebSocket alike, and no Access-Control-Allow-Origin
+// is sent.
+func TestCVE_2020_28481_DefaultCORS(t *testing.T) {
+	env := echoServer(t, nil)
+	req, _ := http.NewRequest("GET", env.hs.URL+"/socket.io/?EIO=4&transport=polling", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("cross-origin handshake: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	conn := env.rawConn(t)
+	fmt.Fprintf(conn, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		t.Fatal("cross-origin WebSocket accepted")
+	}
+}
+
 // CVE-2020-36049 (socket.io-parser): a large packet exhausted memory. Here
 // the sizes of messages, attachments and their count are all bounded.
 func TestCVE_2020_36049_LargePacket(t *testing.T) {
