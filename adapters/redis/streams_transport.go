@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,8 +200,7 @@ func (t *streamsTransport) lastEntry(ctx context.Context) (string, error) {
 // read reads the stream from after id, until Close.
 func (t *streamsTransport) read(id string) {
 	defer t.wg.Done()
-	failing := false
-	backoff := 50 * time.Millisecond
+	r := retry{what: "reading the stream", stream: t.stream, logger: t.opts.Logger}
 	for t.ctx.Err() == nil {
 		res, err := t.readClient().XRead(t.ctx, &goredis.XReadArgs{
 			Streams: []string{t.stream, id},
@@ -210,25 +210,8 @@ func (t *streamsTransport) read(id string) {
 		if errors.Is(err, goredis.Nil) {
 			continue
 		}
-		if err != nil {
-			if t.ctx.Err() != nil {
-				return
-			}
-			if !failing {
-				t.opts.Logger.Warn("redis: reading the stream failed", "stream", t.stream, "err", err)
-				failing = true
-			}
-			select {
-			case <-t.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 2*time.Second)
+		if !r.after(t.ctx, err) {
 			continue
-		}
-		if failing {
-			t.opts.Logger.Info("redis: reading the stream again", "stream", t.stream, "after", id)
-			failing, backoff = false, 50*time.Millisecond
 		}
 		for _, s := range res {
 			if len(s.Messages) == 0 {
@@ -327,8 +310,7 @@ func (t *streamsTransport) entry(m *cluster.Message) ([]any, error) {
 // batch, retrying while Redis cannot be reached.
 func (t *streamsTransport) publishLoop() {
 	defer t.wg.Done()
-	failing := false
-	backoff := 50 * time.Millisecond
+	w := retry{what: "writing to the stream", stream: t.stream, logger: t.opts.Logger}
 	for {
 		t.omu.Lock()
 		for len(t.outbox) == 0 && !t.closed {
@@ -369,23 +351,8 @@ func (t *streamsTransport) publishLoop() {
 		t.ocond.Broadcast()
 		t.omu.Unlock()
 
-		switch {
-		case err != nil && t.ctx.Err() != nil:
+		if !w.after(t.ctx, err) && t.ctx.Err() != nil {
 			return
-		case err != nil:
-			if !failing {
-				t.opts.Logger.Warn("redis: writing to the stream failed, retrying", "stream", t.stream, "err", err)
-				failing = true
-			}
-			select {
-			case <-t.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 2*time.Second)
-		case failing:
-			t.opts.Logger.Info("redis: writing to the stream again", "stream", t.stream)
-			failing, backoff = false, 50*time.Millisecond
 		}
 	}
 }
@@ -505,4 +472,40 @@ func (t *streamsTransport) decodeEntry(values map[string]any) (*cluster.Message,
 		return cluster.DecodeData(cluster.MessageType(n), uid, nsp, b, true)
 	}
 	return cluster.DecodeData(cluster.MessageType(n), uid, nsp, []byte(data), false)
+}
+
+// retry paces a loop that talks to Redis: after a failure it waits, longer
+// each time (50ms doubling to 2s), and it logs the first failure of a
+// series and the recovery, not every failure.
+type retry struct {
+	what    string
+	stream  string
+	logger  *slog.Logger
+	failing bool
+	backoff time.Duration
+}
+
+// after records the outcome err of an attempt; after a failure it waits
+// (or until ctx ends) and returns false.
+func (r *retry) after(ctx context.Context, err error) bool {
+	if err == nil {
+		if r.failing {
+			r.logger.Info("redis: "+r.what+" again", "stream", r.stream)
+		}
+		r.failing, r.backoff = false, 0
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	if !r.failing {
+		r.logger.Warn("redis: "+r.what+" failed, retrying", "stream", r.stream, "err", err)
+		r.failing = true
+	}
+	r.backoff = min(max(2*r.backoff, 50*time.Millisecond), 2*time.Second)
+	select {
+	case <-ctx.Done():
+	case <-time.After(r.backoff):
+	}
+	return false
 }
