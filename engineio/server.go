@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,9 +63,12 @@ type Server struct {
 	netPoller *netpoll.Poller // nil: a goroutine blocks in each WebSocket read
 
 	closing atomic.Bool // no new sessions: Shutdown or Close was called
-	forced  bool        // Close was called; guarded by mu
-	tasks   tasks.Group
-	done    chan struct{}
+	// capacityLog is when the next "MaxSessions reached" record may be
+	// logged at Warn (UnixNano): at capacity, every handshake is refused.
+	capacityLog atomic.Int64
+	forced      bool // Close was called; guarded by mu
+	tasks       tasks.Group
+	done        chan struct{}
 
 	deadlines *deadlines // the sessions' heartbeats and timeouts
 	fwd       *forwarder // nil: no forwarding
@@ -205,7 +209,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.maxSessions > 0 && s.SessionCount() >= s.cfg.maxSessions {
-		s.cfg.logger.Warn("engineio: handshake refused: MaxSessions reached", "max", s.cfg.maxSessions)
+		level := slog.LevelDebug
+		if now, next := time.Now().UnixNano(), s.capacityLog.Load(); now >= next && s.capacityLog.CompareAndSwap(next, now+int64(10*time.Second)) {
+			level = slog.LevelWarn // once per 10 s at most
+		}
+		s.cfg.logger.Log(r.Context(), level, "engineio: handshake refused: MaxSessions reached", "max", s.cfg.maxSessions)
 		http.Error(w, "server at capacity", http.StatusServiceUnavailable)
 		return
 	}
