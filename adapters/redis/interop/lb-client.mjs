@@ -85,17 +85,18 @@ async function scenario(name, transports) {
   const sockets = [];
   const nodes = new Map(); // node id -> clients
   try {
-    while (nodes.size < NODES && sockets.length < 4 * NODES) {
+    while (nodes.size < NODES && sockets.length < 8 * NODES) {
       const s = connect(transports);
       sockets.push(s);
       await connected(s);
       const node = await whoami(s);
       nodes.set(node, (nodes.get(node) || 0) + 1);
       if (nodes.get(node) > 1) {
-        // Shift the load balancer's turn: without it, clients that make
-        // the same number of requests would all open their session on
-        // the same server.
-        await fetch(new globalThis.URL("/health", URL));
+        // Shift the load balancer's turn by 1 to NODES-1 requests: without
+        // it, clients that make the same number of requests would all open
+        // their session on the same servers.
+        const shift = 1 + Math.floor(Math.random() * (NODES - 1));
+        for (let i = 0; i < shift; i++) await fetch(new globalThis.URL("/health", URL));
       }
     }
     if (nodes.size < NODES) throw new Error(`sessions only on ${[...nodes.keys()]}`);
