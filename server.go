@@ -364,7 +364,8 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, tr
 // causes and reconnect the same way. It still waits for the server's
 // goroutines (handlers included) to return. It may follow a Shutdown whose
 // ctx ended, to finish closing what that left open. Mounted on your own
-// http.Server, call http.Server.Close first.
+// http.Server, call it from a RegisterOnShutdown hook as shown for
+// Shutdown.
 func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
 
 func (s *Server) shutdown(ctx context.Context, graceful bool) error {

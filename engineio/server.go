@@ -373,7 +373,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // long-polling GETs end without a response, as in Shutdown), and waits
 // until every goroutine the server started has returned. It may follow a
 // Shutdown that timed out. It returns ErrServerClosed when the server was
-// already closed. Close the http.Server first (http.Server.Close).
+// already closed. Mounted on an http.Server, call it from a
+// RegisterOnShutdown hook as shown for Shutdown.
 func (s *Server) Close() error {
 	return s.shutdown(context.Background(), false)
 }
