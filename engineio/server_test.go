@@ -900,3 +900,53 @@ func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
 	}
 	waitFor(t, func() bool { return ts.srv.tasks.Running() == 0 })
 }
+
+// TestShutdownAbortsPollOverHTTP2: over HTTP/2, where a connection cannot
+// be hijacked, the pending poll's stream is reset: it ends without a
+// response too.
+func TestShutdownAbortsPollOverHTTP2(t *testing.T) {
+	srv := NewServer(nil, newEchoApp())
+	hs := httptest.NewUnstartedServer(srv)
+	hs.EnableHTTP2 = true
+	hs.StartTLS()
+	defer hs.Close()
+	hc := hs.Client()
+	url := hs.URL + "/engine.io/?EIO=4&transport=polling"
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || !strings.HasPrefix(string(body), "0{") {
+		t.Fatalf("handshake over %s: %q", resp.Proto, body)
+	}
+	var open struct{ SID string }
+	if err := json.Unmarshal(body[1:], &open); err != nil {
+		t.Fatal(err)
+	}
+	pending := make(chan error, 1)
+	go func() {
+		resp, err := hc.Get(url + "&sid=" + open.SID)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d %q", resp.StatusCode, b)
+		}
+		pending <- err
+	}()
+	sess := srv.Session(open.SID)
+	waitFor(t, func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.getActive
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-pending; err == nil || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+		t.Fatalf("pending poll over HTTP/2: %v, want a reset stream", err)
+	}
+}
