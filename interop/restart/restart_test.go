@@ -140,7 +140,7 @@ func TestRollingRestart(t *testing.T) {
 			// Every socket was disconnected with the reason of the
 			// official io.close().
 			for range everyone {
-				if r := <-cur.reasons; r != socketio.ReasonServerShuttingDown {
+				if r := recv(t, cur.reasons); r != socketio.ReasonServerShuttingDown {
 					t.Errorf("server-side reason %q, want %q", r, socketio.ReasonServerShuttingDown)
 				}
 			}
@@ -173,7 +173,11 @@ func TestRollingRestartOfficial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cur.kill() })
+	t.Cleanup(func() {
+		if cur != nil {
+			cur.kill()
+		}
+	})
 	port := cur.port
 	events, everyone := startClients(t, "http://127.0.0.1:"+port)
 
@@ -194,7 +198,7 @@ func TestRollingRestartOfficial(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range everyone {
-			if r := <-cur.reasons; r != string(socketio.ReasonServerShuttingDown) {
+			if r := recv(t, cur.reasons); r != string(socketio.ReasonServerShuttingDown) {
 				t.Errorf("server-side reason %q, want %q", r, socketio.ReasonServerShuttingDown)
 			}
 		}
@@ -418,6 +422,18 @@ func (o *official) close() error {
 	case <-time.After(wait):
 		o.kill()
 		return errors.New("io.close() did not end the process")
+	}
+}
+
+// recv receives from ch, or fails the test after wait.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("nothing received in %v", wait)
+		panic("unreachable")
 	}
 }
 
