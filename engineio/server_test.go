@@ -950,3 +950,25 @@ func TestShutdownAbortsPollOverHTTP2(t *testing.T) {
 		t.Fatalf("pending poll over HTTP/2: %v, want a reset stream", err)
 	}
 }
+
+// TestShutdownKeepsLingeringNoop: a session its client closed with no GET
+// pending stays registered to answer the GET on its way with a noop; the
+// shutdown must not turn that answer into an abort (a zero byte).
+func TestShutdownKeepsLingeringNoop(t *testing.T) {
+	ts := newTestServer(t, nil)
+	sid := ts.openPolling()
+	if status, body := ts.post("EIO=4&transport=polling&sid="+sid, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST close: %d %q", status, body)
+	}
+	sess := ts.srv.Session(sid)
+	if sess == nil || !sess.lingering() {
+		t.Fatal("precondition: the closed session lingers")
+	}
+	sess.shutdownClose(true)
+	sess.mu.Lock()
+	final := sess.pollFinal
+	sess.mu.Unlock()
+	if final != '0'+byte(packet.Noop) {
+		t.Fatalf("the lingering GET would get %q, want a noop", final)
+	}
+}

@@ -500,6 +500,12 @@ const pollAbort = 0
 func (s *Session) shutdownClose(graceful bool) {
 	s.mu.Lock()
 	if s.ws == nil && s.transport == TransportPolling {
+		if s.state == stateClosed {
+			// Closed by its client and lingering: keep the noop for
+			// the GET on its way.
+			s.mu.Unlock()
+			return
+		}
 		after := s.closeLocked(ReasonForcedClose, nil)
 		s.pollFinal = pollAbort
 		s.mu.Unlock()
