@@ -109,9 +109,31 @@ func ExampleBroadcastOperator() {
 	log.Println(len(answers), "answers", err)
 }
 
-// Shut down in this order: the Socket.IO server first (it closes the
-// WebSockets and releases the long-polls, which http.Server.Shutdown does
-// not), then the HTTP server.
+// Serve the Socket.IO server alone and shut it down on SIGINT: Shutdown
+// closes the listener first, then drains the connections, and
+// ListenAndServe returns ErrServerClosed.
+func ExampleServer_ListenAndServe() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) { _ = s.Emit("hello") })
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.ListenAndServe(":3000"); !errors.Is(err, socketio.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// On your own http.Server, shut down in this order: http.Server.Shutdown
+// closes the listener (reconnecting clients then reach the next process),
+// runs the RegisterOnShutdown hook, which starts the Socket.IO Shutdown
+// (it closes the WebSockets and releases the long-polls, which
+// http.Server.Shutdown does not), and waits for the long-polls to end.
 func ExampleServer_Shutdown() {
 	srv := socketio.NewServer(nil)
 	mux := http.NewServeMux()
@@ -129,8 +151,12 @@ func ExampleServer_Shutdown() {
 
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	_ = hs.Shutdown(sctx)
+	drained := make(chan error, 1)
+	hs.RegisterOnShutdown(func() { drained <- srv.Shutdown(sctx) })
+	err := hs.Shutdown(sctx)
+	if err = errors.Join(err, <-drained); err != nil {
+		log.Print(err)
+	}
 }
 
 // Dynamic namespaces are created on demand when their name matches.

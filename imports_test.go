@@ -39,6 +39,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/client":              {mod + "/engineio/packet", mod + "/parser", mod + "/internal/eioclient", mod + "/internal/sioargs", mod + "/internal/tasks"},
 		mod + "/cmd/socketio":        {mod + "/client"},
 		mod + "/interop/client":      {mod + "/client"},
+		mod + "/interop/restart":     {mod, mod + "/client", mod + "/internal/leakcheck"}, // tests only
 		mod + "/cmd/benchserver":     {mod},
 		mod + "/internal/soak":       {mod, mod + "/client"},
 		mod + "/cmd/socketio-soak":   {mod, mod + "/internal/soak"},

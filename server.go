@@ -44,9 +44,10 @@ type Server struct {
 
 	tasks      tasks.Group
 	shutdownMu sync.Mutex
-	closed     bool // Shutdown or Close was called
-	forced     bool // Close was called
-	httpSrv    *http.Server
+	closed     bool          // Shutdown or Close was called
+	forced     bool          // Close was called
+	httpSrv    *http.Server  // made by the first Serve
+	lnClosed   chan struct{} // closed once httpSrv's listeners are closed
 
 	hookMu       sync.Mutex
 	connErrHooks []func(*http.Request, *engineio.RequestError)
@@ -297,8 +298,10 @@ func (s *Server) DisconnectSockets(close bool) error { return s.Of("/").Disconne
 
 // ListenAndServe listens on the TCP address addr and serves the Socket.IO
 // server at Options.Path until Shutdown or Close is called, then returns
-// ErrServerClosed. For anything more (TLS, other routes, timeouts), mount
-// the Server on your own http.Server instead.
+// ErrServerClosed. Shutdown and Close close the listener before anything
+// else, so that clients reconnecting at once reach the next process, not
+// this one. For anything more (TLS, other routes, timeouts), mount the
+// Server on your own http.Server instead; see Shutdown for the order.
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -307,18 +310,24 @@ func (s *Server) ListenAndServe(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve is ListenAndServe on an existing listener.
+// Serve is ListenAndServe on an existing listener. It may be called for
+// several listeners; Shutdown and Close close them all.
 func (s *Server) Serve(ln net.Listener) error {
-	mux := http.NewServeMux()
-	mux.Handle(s.opts.Path, s)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.shutdownMu.Lock()
 	if s.closed {
 		s.shutdownMu.Unlock()
 		_ = ln.Close()
 		return ErrServerClosed
 	}
-	s.httpSrv = hs
+	if s.httpSrv == nil {
+		mux := http.NewServeMux()
+		mux.Handle(s.opts.Path, s)
+		s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		lnClosed := make(chan struct{})
+		s.lnClosed = lnClosed
+		s.httpSrv.RegisterOnShutdown(func() { close(lnClosed) })
+	}
+	hs := s.httpSrv
 	s.shutdownMu.Unlock()
 	err := hs.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -333,22 +342,41 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// Shutdown stops the server gracefully: it refuses new connections,
-// disconnects every socket with "server shutting down", flushes what was
-// queued for each connection, answers pending long-polls, closes the
-// WebSockets, closes the adapters, and waits until every goroutine the
-// server started (handlers included) has returned, or ctx ends.
+// Shutdown stops the server gracefully. In order, it:
 //
-// When the Server is mounted on your own http.Server, call Shutdown first,
-// then http.Server.Shutdown: the latter neither closes WebSockets nor
-// releases long-polls. It returns ErrServerClosed if the server was already
-// shut down.
+//  1. closes the listeners of ListenAndServe and Serve (and the idle
+//     connections), so that clients reconnecting at once reach the next
+//     process; handshakes that still arrive are refused with 503;
+//  2. disconnects every socket with "server shutting down";
+//  3. closes every connection: a WebSocket gets what was queued for it,
+//     then a close frame, as from the official server's io.close(); a
+//     pending long-polling GET ends without a response, as when the
+//     official server's process exits, because the CLOSE packet io.close()
+//     answers makes python-socketio give up instead of reconnecting;
+//  4. closes the adapters and waits until the HTTP requests in flight and
+//     every goroutine the server started (handlers included) have
+//     returned, or ctx ends.
+//
+// When the Server is mounted on your own http.Server, call
+// http.Server.Shutdown and have it start this Shutdown once its listeners
+// are closed: http.Server.Shutdown neither closes WebSockets nor releases
+// long-polls, and waits for the latter.
+//
+//	drained := make(chan error, 1)
+//	hs.RegisterOnShutdown(func() { drained <- io.Shutdown(ctx) })
+//	err := hs.Shutdown(ctx)
+//	err = errors.Join(err, <-drained)
+//
+// It returns ErrServerClosed if the server was already shut down.
 func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
 
-// Close is Shutdown without the grace: connections are closed at once,
-// without flushing. It still waits for the server's goroutines (handlers
-// included) to return. It may follow a Shutdown whose ctx ended, to finish
-// closing what that left open.
+// Close is Shutdown without the grace: the listeners are closed, then
+// every connection at once, without flushing. Clients see what Shutdown
+// causes and reconnect the same way. It still waits for the server's
+// goroutines (handlers included) to return. It may follow a Shutdown whose
+// ctx ended, to finish closing what that left open. Mounted on your own
+// http.Server, call it from a RegisterOnShutdown hook as shown for
+// Shutdown.
 func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
 
 func (s *Server) shutdown(ctx context.Context, graceful bool) error {
@@ -358,7 +386,7 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 	if !graceful {
 		s.forced = true
 	}
-	hs := s.httpSrv
+	hs, lnClosed := s.httpSrv, s.lnClosed
 	s.shutdownMu.Unlock()
 	if (graceful && already) || (!graceful && forced) {
 		return ErrServerClosed
@@ -377,6 +405,22 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		}
 		return s.waitTasks(ctx, err)
 	}
+	// First stop accepting. http.Server.Shutdown closes the listeners,
+	// runs its shutdown hooks (one closes lnClosed), then waits for the
+	// requests in flight, among them the long-polls released below. Close
+	// gives it a done context: it closes the listeners and returns.
+	var httpDone chan error
+	if hs != nil {
+		hctx := ctx
+		if !graceful {
+			c, cancel := context.WithCancel(context.Background())
+			cancel()
+			hctx = c
+		}
+		httpDone = make(chan error, 1)
+		go func() { httpDone <- hs.Shutdown(hctx) }()
+		<-lnClosed
+	}
 	for _, nsp := range nsps {
 		for _, sock := range nsp.localSockets() {
 			sock.onClose(ReasonServerShuttingDown, nil)
@@ -394,11 +438,11 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		}
 	}
 	if hs != nil {
-		if graceful {
-			if herr := hs.Shutdown(ctx); herr != nil && err == nil {
-				err = herr
-			}
-		} else {
+		herr := <-httpDone
+		if graceful && herr != nil && err == nil {
+			err = herr
+		}
+		if !graceful {
 			_ = hs.Close()
 		}
 	}

@@ -112,7 +112,23 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	after()
 
+	if payload[0] == pollAbort {
+		abortRequest(w)
+		return
+	}
 	writePollResponse(w, payload)
+}
+
+// abortRequest ends a request without a response: the client sees its
+// connection close, as when the server's process exits.
+func abortRequest(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	// HTTP/2, or a ResponseWriter that cannot be hijacked: net/http
+	// resets the stream (or closes the connection) without logging.
+	panic(http.ErrAbortHandler)
 }
 
 // Response header values, shared by every response (assigned, not Set, to

@@ -354,22 +354,35 @@ func (s *Server) removeSession(sess *Session) {
 	s.mu.Unlock()
 }
 
-// Shutdown stops accepting new sessions, closes every open session (after
-// flushing what was queued for it) and waits until every goroutine the
-// server started has returned, or ctx ends. Pending long-polling requests
-// are answered. If ctx ends first, the sessions still open are closed at
-// once and Shutdown returns ctx.Err(); Close can then be used to wait for
-// the rest. Call Shutdown before http.Server.Shutdown, which neither closes
-// WebSockets nor releases long-polls. It returns ErrServerClosed when the
-// server was already shut down.
+// Shutdown stops accepting new sessions (handshakes get 503), closes
+// every open session and waits until every goroutine the server started has
+// returned, or ctx ends. A WebSocket gets what was queued for it, then a
+// close frame; a long-polling session closes at once and its pending GET
+// ends without a response, as when the official server's process exits, so
+// that every client library reconnects (a CLOSE packet would make some of
+// them stop). If ctx ends first, the sessions still open are closed at once
+// and Shutdown returns ctx.Err(); Close can then be used to wait for the
+// rest. It returns ErrServerClosed when the server was already shut down.
+//
+// Mounted on an http.Server, the server keeps its listener open: close it
+// first, so that reconnecting clients reach the next process rather than
+// this one. http.Server.Shutdown closes its listeners, then calls the
+// functions given to RegisterOnShutdown, then waits for the requests in
+// flight, which include the long-polls only this Shutdown releases:
+//
+//	hs.RegisterOnShutdown(func() { drained <- eio.Shutdown(ctx) })
+//	err := hs.Shutdown(ctx)
+//	<-drained
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.shutdown(ctx, true)
 }
 
-// Close closes every session at once, without flushing, and waits until
-// every goroutine the server started has returned. It may follow a
+// Close closes every session at once, without flushing (pending
+// long-polling GETs end without a response, as in Shutdown), and waits
+// until every goroutine the server started has returned. It may follow a
 // Shutdown that timed out. It returns ErrServerClosed when the server was
-// already closed.
+// already closed. Mounted on an http.Server, call it from a
+// RegisterOnShutdown hook as shown for Shutdown.
 func (s *Server) Close() error {
 	return s.shutdown(context.Background(), false)
 }
@@ -397,11 +410,7 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 		s.fwd.close()
 	}
 	for _, sess := range sessions {
-		if graceful {
-			sess.shutdownClose()
-		} else {
-			sess.closeWith(ReasonForcedClose, nil)
-		}
+		sess.shutdownClose(graceful)
 		sess.endLinger()
 	}
 	if graceful {

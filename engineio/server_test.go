@@ -758,10 +758,20 @@ func TestShutdownReleasesPollsAndWebSockets(t *testing.T) {
 
 	sid := ts.openPolling()
 	q := "EIO=4&transport=polling&sid=" + sid
-	pending := make(chan string, 1)
+	// The pending poll on a connection of its own, which the client does
+	// not retry on when it ends (net/http retries an idempotent request
+	// whose reused connection closed before the response).
+	pending := make(chan error, 1)
 	go func() {
-		_, body := ts.get(q)
-		pending <- body
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get(ts.url + "?" + q)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d %q", resp.StatusCode, b)
+		}
+		pending <- err
 	}()
 	sess := srv.Session(sid)
 	waitFor(t, func() bool {
@@ -778,8 +788,10 @@ func TestShutdownReleasesPollsAndWebSockets(t *testing.T) {
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if body := <-pending; body != "1" {
-		t.Fatalf("pending poll got %q, want close", body)
+	// It ends without a response, as when the official server's process
+	// exits: a CLOSE packet would stop python-socketio from reconnecting.
+	if err := <-pending; !errors.Is(err, io.EOF) {
+		t.Fatalf("pending poll: %v, want EOF before a response", err)
 	}
 	if got := readText(t, c); got != "4bye" {
 		t.Fatalf("queued message not flushed: %q", got)
@@ -887,4 +899,76 @@ func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return ts.srv.tasks.Running() == 0 })
+}
+
+// TestShutdownAbortsPollOverHTTP2: over HTTP/2, where a connection cannot
+// be hijacked, the pending poll's stream is reset: it ends without a
+// response too.
+func TestShutdownAbortsPollOverHTTP2(t *testing.T) {
+	srv := NewServer(nil, newEchoApp())
+	hs := httptest.NewUnstartedServer(srv)
+	hs.EnableHTTP2 = true
+	hs.StartTLS()
+	defer hs.Close()
+	hc := hs.Client()
+	url := hs.URL + "/engine.io/?EIO=4&transport=polling"
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || !strings.HasPrefix(string(body), "0{") {
+		t.Fatalf("handshake over %s: %q", resp.Proto, body)
+	}
+	var open struct{ SID string }
+	if err := json.Unmarshal(body[1:], &open); err != nil {
+		t.Fatal(err)
+	}
+	pending := make(chan error, 1)
+	go func() {
+		resp, err := hc.Get(url + "&sid=" + open.SID)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d %q", resp.StatusCode, b)
+		}
+		pending <- err
+	}()
+	sess := srv.Session(open.SID)
+	waitFor(t, func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.getActive
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-pending; err == nil || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+		t.Fatalf("pending poll over HTTP/2: %v, want a reset stream", err)
+	}
+}
+
+// TestShutdownKeepsLingeringNoop: a session its client closed with no GET
+// pending stays registered to answer the GET on its way with a noop; the
+// shutdown must not turn that answer into an abort (a zero byte).
+func TestShutdownKeepsLingeringNoop(t *testing.T) {
+	ts := newTestServer(t, nil)
+	sid := ts.openPolling()
+	if status, body := ts.post("EIO=4&transport=polling&sid="+sid, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST close: %d %q", status, body)
+	}
+	sess := ts.srv.Session(sid)
+	if sess == nil || !sess.lingering() {
+		t.Fatal("precondition: the closed session lingers")
+	}
+	sess.shutdownClose(true)
+	sess.mu.Lock()
+	final := sess.pollFinal
+	sess.mu.Unlock()
+	if final != '0'+byte(packet.Noop) {
+		t.Fatalf("the lingering GET would get %q, want a noop", final)
+	}
 }

@@ -67,7 +67,7 @@ type Session struct {
 	writing      bool // a WebSocket writer goroutine is running
 	getActive    bool // long-polling: a GET is pending
 	postActive   bool // long-polling: a POST is being read
-	pollFinal    byte // long-polling: the packet the pending GET gets when the session closed
+	pollFinal    byte // long-polling: the packet the pending GET gets when the session closed, or pollAbort
 	linger       bool // long-polling: closed by the client with no GET pending: answer one more GET
 	upgrading    bool // from the WebSocket handshake to the end of the upgrade
 	probed       bool // the probe was answered: polling gets noops
@@ -487,18 +487,37 @@ func (s *Session) Abort(cause error) {
 	s.closeWith(ReasonTransportError, cause)
 }
 
-// shutdownClose closes the session for a server shutdown: like Close, but
-// a long-polling session with no poll pending closes at once instead of
-// waiting for the client's next request, like the official server.
-func (s *Session) shutdownClose() {
+// pollAbort as pollFinal: the pending GET ends without a response.
+const pollAbort = 0
+
+// shutdownClose closes the session for a server shutdown or close. A
+// long-polling session closes at once (what was queued for it is dropped,
+// as by the official server) and its pending GET ends without a response,
+// as when the official server's process exits: a CLOSE packet would tell
+// some clients (python-socketio) that the close was deliberate, and they
+// would not reconnect. A WebSocket session closes after flushing what was
+// queued when graceful, at once otherwise.
+func (s *Session) shutdownClose(graceful bool) {
 	s.mu.Lock()
-	idle := s.transport == TransportPolling && s.ws == nil && !s.getActive
-	s.mu.Unlock()
-	if idle {
-		s.closeWith(ReasonForcedClose, nil)
+	if s.ws == nil && s.transport == TransportPolling {
+		if s.state == stateClosed {
+			// Closed by its client and lingering: keep the noop for
+			// the GET on its way.
+			s.mu.Unlock()
+			return
+		}
+		after := s.closeLocked(ReasonForcedClose, nil)
+		s.pollFinal = pollAbort
+		s.mu.Unlock()
+		after()
 		return
 	}
-	s.Close()
+	s.mu.Unlock()
+	if graceful {
+		s.Close()
+	} else {
+		s.closeWith(ReasonForcedClose, nil)
+	}
 }
 
 // closeWith closes the session at once.

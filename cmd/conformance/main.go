@@ -53,11 +53,15 @@ func main() {
 		log.Fatal(err)
 	case <-ctx.Done():
 	}
+	// Close the listener first (http.Server.Shutdown does, then runs its
+	// shutdown hooks), so that clients reconnecting at once do not land on
+	// this process; then drain the sessions, whose long-polls
+	// http.Server.Shutdown waits for.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = sio.Shutdown(sctx)
-	_ = eio.Shutdown(sctx)
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	drained := make(chan error, 1)
+	hs.RegisterOnShutdown(func() { drained <- errors.Join(sio.Shutdown(sctx), eio.Shutdown(sctx)) })
+	if err := errors.Join(hs.Shutdown(sctx), <-drained); err != nil {
 		log.Print(err)
 	}
 }

@@ -142,8 +142,11 @@ func serveCmd(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		// The listener first, then the drain (see socketio.Server.Shutdown).
+		drained := make(chan error, 1)
+		hs.RegisterOnShutdown(func() { drained <- srv.Shutdown(sctx) })
 		_ = hs.Shutdown(sctx)
+		<-drained
 	}()
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err

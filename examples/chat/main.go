@@ -129,18 +129,22 @@ func run(log *slog.Logger) error {
 	stop() // a second Ctrl-C kills the process at once
 	log.Info("shutting down")
 
-	// Graceful shutdown, Socket.IO server first: it disconnects every
-	// socket (the clients see a transport close and start reconnecting),
-	// flushes what was queued, closes the WebSockets and answers pending
-	// long-polls, then waits for the handlers to return. Only then can
-	// http.Server.Shutdown finish: it does not know about hijacked
-	// WebSocket connections and would wait for long-polls to time out.
+	// Graceful shutdown, listener first: http.Server.Shutdown closes it (the
+	// clients that reconnect at once then reach the next process, not this
+	// one), then runs its shutdown hooks, here the Socket.IO Shutdown: it
+	// disconnects every socket, flushes what was queued, closes the
+	// WebSockets and ends the pending long-polls (http.Server.Shutdown
+	// knows nothing of the hijacked WebSockets and would wait for the
+	// long-polls), then waits for the handlers to return.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("socket.io shutdown", "err", err)
+	drained := make(chan error, 1)
+	httpServer.RegisterOnShutdown(func() { drained <- srv.Shutdown(shutdownCtx) })
+	err = httpServer.Shutdown(shutdownCtx)
+	if derr := <-drained; derr != nil {
+		log.Warn("socket.io shutdown", "err", derr)
 	}
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+	if err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {

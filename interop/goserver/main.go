@@ -89,10 +89,14 @@ func main() {
 		}()
 	}
 	<-ctx.Done()
+	// The listener closes first, then the sessions drain (see
+	// socketio.Server.Shutdown).
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
+	drained := make(chan error, 1)
+	hs.RegisterOnShutdown(func() { drained <- srv.Shutdown(sctx) })
 	_ = hs.Shutdown(sctx)
+	<-drained
 }
 
 func logLifecycle(s *socketio.Socket) {
