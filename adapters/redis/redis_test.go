@@ -145,6 +145,49 @@ func joinFromAuth(srv *socketio.Server) {
 	})
 }
 
+// twoGoServers checks what every adapter must do between two Go servers
+// n1 and n2 (set up with joinFromAuth): a client on each in "room"; a
+// broadcast to the room reaches both, a binary emit to a socket id of the
+// other server arrives, FetchSockets sees both sockets, and the other
+// server answers a server-side emit. It returns the clients and their
+// events.
+func twoGoServers(t *testing.T, n1, n2 *goNode) (a, b *client.Socket, ea, eb <-chan string) {
+	t.Helper()
+	a, ea = dial(t, n1.url, map[string]any{"rooms": []string{"room"}})
+	b, eb = dial(t, n2.url, map[string]any{"rooms": []string{"room"}})
+	_ = n1.srv.To("room").Emit("r", 1)
+	for _, ch := range []<-chan string{ea, eb} {
+		if got := recv(t, ch); got != `r [1]` {
+			t.Fatalf("got %s", got)
+		}
+	}
+	_ = n2.srv.To(a.ID()).Emit("direct", []byte("bin"))
+	if got := recv(t, ea); got != `direct [{"_placeholder":true,"num":0}]` {
+		t.Fatalf("got %s", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	socks, err := n1.srv.FetchSockets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range socks {
+		ids = append(ids, s.ID())
+	}
+	sort.Strings(ids)
+	want := []string{a.ID(), b.ID()}
+	sort.Strings(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("fetched %v want %v", ids, want)
+	}
+	answers, err := n2.srv.ServerSideEmitWithAck(ctx, "hello")
+	if err != nil || len(answers) != 1 {
+		t.Fatalf("answers %v %v", answers, err)
+	}
+	return a, b, ea, eb
+}
+
 // TestShardedGoCluster runs two Go servers on Redis sharded pub/sub.
 func TestShardedGoCluster(t *testing.T) {
 	for _, mode := range []SubscriptionMode{Dynamic, Static, DynamicPrivate} {
@@ -153,39 +196,7 @@ func TestShardedGoCluster(t *testing.T) {
 			opts := ShardedOptions{ChannelPrefix: randomPrefix(), SubscriptionMode: mode}
 			n1 := startGoNode(t, NewShardedAdapter(c, opts), joinFromAuth)
 			n2 := startGoNode(t, NewShardedAdapter(c, opts), joinFromAuth)
-			a, ea := dial(t, n1.url, map[string]any{"rooms": []string{"room"}})
-			b, eb := dial(t, n2.url, map[string]any{"rooms": []string{"room"}})
-
-			_ = n1.srv.To("room").Emit("r", 1)
-			for _, ch := range []<-chan string{ea, eb} {
-				if got := recv(t, ch); got != `r [1]` {
-					t.Fatalf("got %s", got)
-				}
-			}
-			_ = n2.srv.To(a.ID()).Emit("direct", []byte("bin"))
-			if got := recv(t, ea); got != `direct [{"_placeholder":true,"num":0}]` {
-				t.Fatalf("got %s", got)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			socks, err := n1.srv.FetchSockets(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, s := range socks {
-				ids = append(ids, s.ID())
-			}
-			sort.Strings(ids)
-			want := []string{a.ID(), b.ID()}
-			sort.Strings(want)
-			if !slices.Equal(ids, want) {
-				t.Fatalf("fetched %v want %v", ids, want)
-			}
-			answers, err := n2.srv.ServerSideEmitWithAck(ctx, "hello")
-			if err != nil || len(answers) != 1 {
-				t.Fatalf("answers %v %v", answers, err)
-			}
+			twoGoServers(t, n1, n2)
 		})
 	}
 }
@@ -197,19 +208,7 @@ func TestClassicGoCluster(t *testing.T) {
 	opts := Options{Key: randomPrefix()}
 	n1 := startGoNode(t, NewAdapter(c, opts), joinFromAuth)
 	n2 := startGoNode(t, NewAdapter(c, opts), joinFromAuth)
-	a, ea := dial(t, n1.url, map[string]any{"rooms": []string{"room"}})
-	b, eb := dial(t, n2.url, map[string]any{"rooms": []string{"room"}})
-
-	_ = n1.srv.To("room").Emit("r", 1)
-	for _, ch := range []<-chan string{ea, eb} {
-		if got := recv(t, ch); got != `r [1]` {
-			t.Fatalf("got %s", got)
-		}
-	}
-	_ = n2.srv.To(a.ID()).Emit("direct", []byte("bin"))
-	if got := recv(t, ea); got != `direct [{"_placeholder":true,"num":0}]` {
-		t.Fatalf("got %s", got)
-	}
+	a, b, ea, eb := twoGoServers(t, n1, n2)
 	_ = n2.srv.Emit("all")
 	for _, ch := range []<-chan string{ea, eb} {
 		if got := recv(t, ch); got != `all []` {
@@ -218,14 +217,6 @@ func TestClassicGoCluster(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	socks, err := n1.srv.FetchSockets(ctx)
-	if err != nil || len(socks) != 2 {
-		t.Fatalf("fetched %d, %v", len(socks), err)
-	}
-	answers, err := n2.srv.ServerSideEmitWithAck(ctx, "hello")
-	if err != nil || len(answers) != 1 {
-		t.Fatalf("answers %v %v", answers, err)
-	}
 	b.On("question", func(e *client.Event) { _ = e.Ack("b") })
 	a.On("question", func(e *client.Event) { _ = e.Ack("a") })
 	acks, err := n1.srv.EmitWithAck(ctx, "question")

@@ -31,33 +31,13 @@ func TestStreamsGoCluster(t *testing.T) {
 	opts := streamsOptions()
 	n1 := startGoNode(t, NewStreamsAdapter(c, opts), joinFromAuth)
 	n2 := startGoNode(t, NewStreamsAdapter(c, opts), joinFromAuth)
-	a, ea := dial(t, n1.url, map[string]any{"rooms": []string{"room"}})
-	b, eb := dial(t, n2.url, map[string]any{"rooms": []string{"room"}})
-
-	_ = n1.srv.To("room").Emit("r", 1)
-	for _, ch := range []<-chan string{ea, eb} {
-		if got := recv(t, ch); got != `r [1]` {
-			t.Fatalf("got %s", got)
-		}
-	}
-	_ = n2.srv.To(a.ID()).Emit("direct", []byte("bin"))
-	if got := recv(t, ea); got != `direct [{"_placeholder":true,"num":0}]` {
-		t.Fatalf("got %s", got)
-	}
+	a, b, ea, eb := twoGoServers(t, n1, n2)
 	_ = n2.srv.Except(b.ID()).Emit("all")
 	if got := recv(t, ea); got != `all []` {
 		t.Fatalf("got %s", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	socks, err := n1.srv.FetchSockets(ctx)
-	if err != nil || len(socks) != 2 {
-		t.Fatalf("fetched %d, %v", len(socks), err)
-	}
-	answers, err := n2.srv.ServerSideEmitWithAck(ctx, "hello")
-	if err != nil || len(answers) != 1 {
-		t.Fatalf("answers %v %v", answers, err)
-	}
 	b.On("question", func(e *client.Event) { _ = e.Ack("b") })
 	a.On("question", func(e *client.Event) { _ = e.Ack("a") })
 	acks, err := n1.srv.EmitWithAck(ctx, "question")
