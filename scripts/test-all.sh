@@ -66,6 +66,7 @@ run "go vet (adapters/redis)" bash -c 'cd adapters/redis && go vet ./...'
 run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff) && (cd adapters/redis && go mod tidy -diff)'
 run "staticcheck" go tool -modfile=internal/tools/go.mod staticcheck ./...
 run "staticcheck (adapters/redis)" bash -c 'cd adapters/redis && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
+run "staticcheck (examples, benchmarks)" bash -c 'cd examples && go tool -modfile=../internal/tools/go.mod staticcheck ./... && cd ../benchmarks && go tool -modfile=../internal/tools/go.mod staticcheck ./...'
 # Redis adapters: a real Redis on loopback (started by the tests when none
 # answers on 127.0.0.1:6379), Go-only clusters and mixed Go + Node clusters.
 run "go test -race (adapters/redis)" bash -c 'cd adapters/redis && go test -race -count=1 ./...'

@@ -182,7 +182,7 @@ func (c *chat) onConnection(s *socketio.Socket) {
 	c.log.Info("connected", "id", s.ID(), "nick", u.Nick, "room", u.Room, "transport", s.Transport())
 
 	s.Join(u.Room)
-	c.emit(s.To(u.Room), "user joined", presence{Nick: u.Nick, Room: u.Room})
+	c.emit(s.To(u.Room), "user joined", presence(u))
 	c.broadcastUsers(s.Context(), u.Room)
 
 	// Typed handlers decode the first argument into a Go value; a client
@@ -206,7 +206,7 @@ func (c *chat) onConnection(s *socketio.Socket) {
 		}
 		// The socket has already left its rooms, and s.To would exclude
 		// it anyway: broadcast from the server.
-		c.emit(c.srv.To(u.Room), "user left", presence{Nick: u.Nick, Room: u.Room})
+		c.emit(c.srv.To(u.Room), "user left", presence(u))
 		// s.Context() is cancelled by now; use a context of our own.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

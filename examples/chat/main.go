@@ -81,7 +81,7 @@ func run(log *slog.Logger) error {
 	clientJS, err := os.ReadFile(clientPath)
 	if err != nil {
 		return fmt.Errorf("%w\n\tThe page needs the official socket.io browser client:"+
-			" run `npm ci` in examples/chat to install it, or pass -client.", err)
+			" run `npm ci` in examples/chat to install it, or pass -client", err)
 	}
 
 	// Stop on Ctrl-C or SIGTERM.
