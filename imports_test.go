@@ -40,7 +40,8 @@ func TestImportGraph(t *testing.T) {
 		mod + "/cmd/socketio":        {mod + "/client"},
 		mod + "/interop/client":      {mod + "/client"},
 		mod + "/interop/restart":     {mod, mod + "/client", mod + "/internal/leakcheck"}, // tests only
-		mod + "/cmd/benchserver":     {mod},
+		mod + "/cmd/benchserver":     {mod, mod + "/internal/benchapp"},
+		mod + "/internal/benchapp":   {mod},
 		mod + "/internal/soak":       {mod, mod + "/client"},
 		mod + "/cmd/socketio-soak":   {mod, mod + "/internal/soak"},
 	}

@@ -27,19 +27,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"log"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/internal/benchapp"
 )
 
 func main() {
@@ -52,72 +45,15 @@ func main() {
 	}
 
 	var opts *socketio.Options // nil: the socket.io 4.x defaults
+	what := "benchserver"
 	if *recovery {
 		opts = &socketio.Options{ConnectionStateRecovery: &socketio.ConnectionStateRecovery{
 			MaxDisconnectionDuration: 2 * time.Minute,
 			RunMiddlewares:           false, // skipMiddlewares: true
 		}}
+		what += " (connection state recovery on)"
 	}
 	srv := socketio.NewServer(opts)
-	srv.OnConnection(func(s *socketio.Socket) {
-		s.On("bcast", func(e *socketio.Event) {
-			_ = srv.Emit("bcast", e.Args().Spread()...)
-		})
-		s.On("echo", func(e *socketio.Event) {
-			_ = e.Ack(e.Args().Spread()...)
-		})
-	})
-
-	if *pprofAddr != "" {
-		go servePprof(*pprofAddr)
-	}
-
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	if *recovery {
-		log.Printf("benchserver listening on %s (connection state recovery on)", ln.Addr())
-	} else {
-		log.Printf("benchserver listening on %s", ln.Addr())
-	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, socketio.ErrServerClosed) {
-			log.Fatal(err)
-		}
-		return
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Print(err)
-	}
-}
-
-// servePprof serves the profiling endpoints on a loopback address.
-func servePprof(addr string) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		log.Fatalf("PPROF: %v", err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		log.Fatalf("PPROF: %q is not a loopback address", addr)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("pprof on http://%s/debug/pprof/", addr)
-	if err := hs.ListenAndServe(); err != nil {
-		log.Printf("pprof: %v", err)
-	}
+	benchapp.Register(srv)
+	benchapp.Run(srv, port, *pprofAddr, what)
 }

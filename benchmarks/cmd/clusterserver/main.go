@@ -32,15 +32,10 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
+	"fmt"
 	"log"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -48,6 +43,7 @@ import (
 	"github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/adapter"
 	redisadapter "github.com/socketio-go/socketio/adapters/redis"
+	"github.com/socketio-go/socketio/internal/benchapp"
 )
 
 func main() {
@@ -78,58 +74,6 @@ func main() {
 	// NewServer creates "/", whose adapter subscribes (and waits for the
 	// confirmations) before it returns.
 	srv := socketio.NewServer(&socketio.Options{Adapter: factory, Logger: logger})
-	srv.OnConnection(func(s *socketio.Socket) {
-		s.On("bcast", func(e *socketio.Event) {
-			_ = srv.Emit("bcast", e.Args().Spread()...)
-		})
-		s.On("echo", func(e *socketio.Event) {
-			_ = e.Ack(e.Args().Spread()...)
-		})
-	})
-
-	if a := os.Getenv("PPROF"); a != "" {
-		go servePprof(a)
-	}
-
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
-	if err != nil {
-		log.Fatal(err)
-	}
-	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Printf("clusterserver listening on %s (redis adapter %s on %s, prefix %s)", ln.Addr(), mode, addr, prefix)
-	select {
-	case err := <-errc:
-		if !errors.Is(err, socketio.ErrServerClosed) {
-			log.Fatal(err)
-		}
-		return
-	case <-sctx.Done():
-	}
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	if err := srv.Shutdown(dctx); err != nil {
-		log.Print(err)
-	}
-}
-
-// servePprof serves the profiling endpoints on a loopback address.
-func servePprof(addr string) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		log.Fatalf("PPROF: %v", err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		log.Fatalf("PPROF: %q is not a loopback address", addr)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	if err := hs.ListenAndServe(); err != nil {
-		log.Printf("pprof: %v", err)
-	}
+	benchapp.Register(srv)
+	benchapp.Run(srv, port, os.Getenv("PPROF"), fmt.Sprintf("clusterserver (redis adapter %s on %s, prefix %s)", mode, addr, prefix))
 }
