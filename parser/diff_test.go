@@ -517,7 +517,7 @@ func TestDiffSocketIOParser(t *testing.T) {
 		n = 400
 	}
 	for range n {
-		msg := string(mutate(rng, []byte(seeds[rng.IntN(len(seeds))])))
+		msg := string(difffuzz.Mutate(rng, []byte(seeds[rng.IntN(len(seeds))]), sioAlphabet))
 		met[sioCheck(t, o, withAtts(msg))]++
 		if t.Failed() {
 			break
@@ -535,27 +535,3 @@ var sioAlphabet = []string{
 	"/nsp,", "\\u0000", "\\ud800",
 }
 
-// mutate applies one to four random edits to b.
-func mutate(rng *rand.Rand, b []byte) []byte {
-	b = append([]byte{}, b...)
-	for range 1 + rng.IntN(4) {
-		i := 0
-		if len(b) > 0 {
-			i = rng.IntN(len(b) + 1)
-		}
-		frag := sioAlphabet[rng.IntN(len(sioAlphabet))]
-		switch op := rng.IntN(4); {
-		case op == 0 || len(b) == 0:
-			b = append(b[:i:i], append([]byte(frag), b[i:]...)...)
-		case op == 1 && i < len(b):
-			b = append(b[:i:i], b[i+1:]...)
-		case op == 2 && i < len(b):
-			b = append(b[:i:i], append([]byte(frag), b[i+1:]...)...)
-		default:
-			j := rng.IntN(len(b) + 1)
-			lo, hi := min(i, j), max(i, j)
-			b = append(b[:hi:hi], append(append([]byte{}, b[lo:hi]...), b[hi:]...)...)
-		}
-	}
-	return b
-}

@@ -168,7 +168,7 @@ func TestDiffEngineIO(t *testing.T) {
 		n = 300
 	}
 	for range n {
-		body := mutate(rng, []byte(eioSeeds[rng.IntN(len(eioSeeds))]), eioAlphabet)
+		body := difffuzz.Mutate(rng, []byte(eioSeeds[rng.IntN(len(eioSeeds))]), eioAlphabet)
 		for _, name := range eioCheck(t, o, body) {
 			met[name]++
 		}
@@ -187,28 +187,3 @@ var eioAlphabet = []string{
 	"AQID", "probe", "\xff", "é", "\x00",
 }
 
-// mutate applies one to four random edits to b: insert a fragment, delete
-// a byte, replace a byte with a fragment, or duplicate a part.
-func mutate(rng *rand.Rand, b []byte, alphabet []string) []byte {
-	b = append([]byte{}, b...)
-	for range 1 + rng.IntN(4) {
-		i := 0
-		if len(b) > 0 {
-			i = rng.IntN(len(b) + 1)
-		}
-		frag := alphabet[rng.IntN(len(alphabet))]
-		switch op := rng.IntN(4); {
-		case op == 0 || len(b) == 0:
-			b = append(b[:i:i], append([]byte(frag), b[i:]...)...)
-		case op == 1 && i < len(b):
-			b = append(b[:i:i], b[i+1:]...)
-		case op == 2 && i < len(b):
-			b = append(b[:i:i], append([]byte(frag), b[i+1:]...)...)
-		default:
-			j := rng.IntN(len(b) + 1)
-			lo, hi := min(i, j), max(i, j)
-			b = append(b[:hi:hi], append(append([]byte{}, b[lo:hi]...), b[hi:]...)...)
-		}
-	}
-	return b
-}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,4 +152,32 @@ func B64(b []byte) *string {
 	}
 	s := base64.StdEncoding.EncodeToString(b)
 	return &s
+}
+
+// Mutate returns a copy of b with one to four random edits, for the
+// mutations the plain differential tests run without -fuzz: insert a
+// fragment of alphabet, delete a byte, replace a byte with a fragment, or
+// duplicate a part.
+func Mutate(rng *rand.Rand, b []byte, alphabet []string) []byte {
+	b = append([]byte{}, b...)
+	for range 1 + rng.IntN(4) {
+		i := 0
+		if len(b) > 0 {
+			i = rng.IntN(len(b) + 1)
+		}
+		frag := alphabet[rng.IntN(len(alphabet))]
+		switch op := rng.IntN(4); {
+		case op == 0 || len(b) == 0:
+			b = append(b[:i:i], append([]byte(frag), b[i:]...)...)
+		case op == 1 && i < len(b):
+			b = append(b[:i:i], b[i+1:]...)
+		case op == 2 && i < len(b):
+			b = append(b[:i:i], append([]byte(frag), b[i+1:]...)...)
+		default:
+			j := rng.IntN(len(b) + 1)
+			lo, hi := min(i, j), max(i, j)
+			b = append(b[:hi:hi], append(append([]byte{}, b[lo:hi]...), b[hi:]...)...)
+		}
+	}
+	return b
 }
