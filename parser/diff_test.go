@@ -534,4 +534,3 @@ var sioAlphabet = []string{
 	"\xff", "e", ".", "x", "null", "true", `"a"`, `{"_placeholder":true,"num":0}`, `"_placeholder"`, `"num"`,
 	"/nsp,", "\\u0000", "\\ud800",
 }
-
