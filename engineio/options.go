@@ -5,12 +5,18 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/socketio-go/socketio/internal/websocket"
 )
 
 // Transport names, as used in the "transport" query parameter.
 const (
 	TransportPolling   = "polling"
 	TransportWebSocket = "websocket"
+	// TransportWebTransport is served by a message-oriented transport
+	// outside this package (see [Server.ServeMessageTransport]); it is off
+	// unless listed in Options.Transports.
+	TransportWebTransport = "webtransport"
 )
 
 // Default option values, the same as the official engine.io 6 server.
@@ -40,7 +46,10 @@ type Options struct {
 	// as maxPayload in the handshake. Zero means 1e6.
 	MaxHTTPBufferSize int64
 	// Transports lists the transports clients may use. Nil means
-	// polling and websocket.
+	// polling and websocket. "webtransport" enables WebTransport, served
+	// by a separate module (transport/webtransport) through
+	// [Server.ServeMessageTransport]; long-polling sessions then advertise
+	// it as an upgrade.
 	Transports []string
 	// DisableUpgrades forbids upgrades from long-polling to WebSocket.
 	// False (the default) allows them, as the official server does.
@@ -79,8 +88,73 @@ type Options struct {
 	// request of a session must reach the server that opened it, as with
 	// the official server. See [ForwardingOptions].
 	Forwarding *ForwardingOptions
+	// PerMessageDeflate, if set, enables the permessage-deflate WebSocket
+	// extension (RFC 7692) for clients that offer it. Nil (the default)
+	// means off, as with the official server (perMessageDeflate: false).
+	// See [PerMessageDeflateOptions].
+	PerMessageDeflate *PerMessageDeflateOptions
+	// HTTPCompression configures the compression of long-polling
+	// responses. Nil means on, with the official server's defaults: a
+	// response of at least 1024 bytes is compressed with gzip or deflate
+	// when the request's Accept-Encoding allows it. See
+	// [HTTPCompressionOptions].
+	HTTPCompression *HTTPCompressionOptions
+	// AllowEIO3 accepts clients of Engine.IO protocol v3 (engine.io-client
+	// 3.x, used by socket.io-client 2.x), as the official server's
+	// allowEIO3 option does: a handshake whose EIO query parameter is not
+	// "4" opens a v3 session, where the client sends the pings and the
+	// payloads use the v3 encodings. False (the default) refuses them with
+	// HTTP 400 and {"code":5,"message":"Unsupported protocol version"}.
+	AllowEIO3 bool
 	// Logger receives diagnostics. Nil means no logging.
 	Logger *slog.Logger
+}
+
+// PerMessageDeflateOptions configures the permessage-deflate WebSocket
+// extension. Messages of at least Threshold bytes are sent compressed
+// unless the packet asked otherwise ([packet.Packet].NoCompress, set by
+// Socket.IO's Compress(false)); compressed messages received are inflated
+// up to MaxHTTPBufferSize, beyond which the connection is closed with
+// status 1009.
+//
+// Unlike the official server, neither side keeps its compression context
+// between messages unless asked: an idle connection then holds no
+// compression memory, while context takeover costs about 0.8 MiB per
+// connection (a compress/flate writer and a 32 KiB history).
+type PerMessageDeflateOptions struct {
+	// Threshold is the size in bytes below which messages are sent
+	// uncompressed. Zero means 1024, the official default; a negative
+	// value compresses every message.
+	Threshold int
+	// Level is the compress/flate level. Zero means
+	// flate.DefaultCompression (zlib's default, as the official server).
+	Level int
+	// ServerContextTakeover lets the server keep its compression context
+	// between messages (no server_no_context_takeover in the answer,
+	// unless the client asks for it). False (the default) negotiates
+	// server_no_context_takeover.
+	ServerContextTakeover bool
+	// ClientContextTakeover lets the client keep its compression context
+	// (the server then keeps a 32 KiB history per connection). False (the
+	// default) negotiates client_no_context_takeover.
+	ClientContextTakeover bool
+}
+
+// HTTPCompressionOptions configures the compression of long-polling
+// responses (the official httpCompression option). A response is compressed
+// when it is at least Threshold bytes long, the request's Accept-Encoding
+// accepts gzip or deflate (gzip is preferred), and at least one of its
+// packets did not ask for no compression; it then carries a
+// Content-Encoding header.
+type HTTPCompressionOptions struct {
+	// Disable turns compression off (the official httpCompression: false).
+	Disable bool
+	// Threshold is the size in bytes below which responses are sent
+	// uncompressed. Zero means 1024.
+	Threshold int
+	// Level is the compress/flate level. Zero means
+	// flate.DefaultCompression.
+	Level int
 }
 
 // CORSOptions is the cross-origin policy of the server. It sets the CORS
@@ -118,6 +192,7 @@ type config struct {
 	maxBufferSize  int64
 	polling        bool
 	websocket      bool
+	webtransport   bool
 	allowUpgrades  bool
 	allowRequest   func(*http.Request) error
 	cookie         *http.Cookie
@@ -125,7 +200,10 @@ type config struct {
 	writeQueueSize int
 	maxSessions    int
 	blockingReads  bool
-	forwarding     *ForwardingOptions // nil: off
+	forwarding     *ForwardingOptions            // nil: off
+	wsCompression  *websocket.CompressionOptions // nil: off
+	httpCompress   httpCompression
+	allowEIO3      bool
 	logger         *slog.Logger
 }
 
@@ -142,6 +220,7 @@ func newConfig(o *Options) *config {
 		allowRequest:   o.AllowRequest,
 		writeQueueSize: o.WriteQueueSize,
 		maxSessions:    o.MaxSessions,
+		allowEIO3:      o.AllowEIO3,
 		blockingReads:  o.BlockingReads,
 		logger:         o.Logger,
 	}
@@ -173,11 +252,13 @@ func newConfig(o *Options) *config {
 			c.polling = true
 		case TransportWebSocket:
 			c.websocket = true
+		case TransportWebTransport:
+			c.webtransport = true
 		default:
 			panic(fmt.Sprintf("engineio: unknown transport %q in Options.Transports", t))
 		}
 	}
-	if !c.polling && !c.websocket {
+	if !c.polling && !c.websocket && !c.webtransport {
 		panic("engineio: Options.Transports is empty")
 	}
 	if o.Cookie != nil {
@@ -191,6 +272,18 @@ func newConfig(o *Options) *config {
 		c.cookie = &ck
 	}
 	c.cors = newCORSPolicy(o.CORS)
+	if d := o.PerMessageDeflate; d != nil {
+		if !validLevel(d.Level) {
+			panic(fmt.Sprintf("engineio: invalid PerMessageDeflate.Level %d", d.Level))
+		}
+		c.wsCompression = &websocket.CompressionOptions{
+			Threshold:                 d.Threshold,
+			Level:                     d.Level,
+			CompressContextTakeover:   d.ServerContextTakeover,
+			DecompressContextTakeover: d.ClientContextTakeover,
+		}
+	}
+	c.httpCompress = newHTTPCompression(o.HTTPCompression)
 	if f := o.Forwarding; f != nil {
 		if !validNodeID(f.NodeID) {
 			panic(fmt.Sprintf("engineio: ForwardingOptions.NodeID %q: want 1 to %d characters among A-Z, a-z, 0-9, '-' and '_'", f.NodeID, maxNodeIDLen))
@@ -209,8 +302,16 @@ func newConfig(o *Options) *config {
 
 // upgrades returns the upgrades advertised to a session opened on transport.
 func (c *config) upgrades(transport string) []string {
-	if transport == TransportPolling && c.allowUpgrades && c.websocket {
+	if transport != TransportPolling || !c.allowUpgrades {
+		return nil
+	}
+	switch {
+	case c.websocket && c.webtransport:
+		return []string{TransportWebSocket, TransportWebTransport}
+	case c.websocket:
 		return []string{TransportWebSocket}
+	case c.webtransport:
+		return []string{TransportWebTransport}
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.endLinger()
-		writePollResponse(w, []byte{s.pollFinal})
+		s.writePoll(w, []byte{s.pollFinal})
 		return
 	}
 	s.getActive = true
@@ -57,8 +57,9 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		hold = t.C
 	}
 	var (
-		payload []byte
-		after   = noop
+		payload  []byte
+		after    = noop
+		compress bool // the payload may be compressed (httpCompression)
 	)
 	for {
 		if s.state == stateClosed {
@@ -73,8 +74,13 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			after = s.closeLocked(ReasonForcedClose, nil)
 			break
 		}
-		if len(s.queue) > 0 {
+		if len(s.queue) > 0 && s.eio3 {
+			payload, _ = packet.AppendPayloadV3(nil, s.queue, s.v3b64&b64Polling == 0)
+		} else if len(s.queue) > 0 {
 			payload = packet.AppendPayload(make([]byte, 0, packet.PayloadLen(s.queue)), s.queue)
+		}
+		if len(s.queue) > 0 {
+			compress = compressible(s.queue)
 			s.written += uint64(len(s.queue))
 			clear(s.queue)
 			s.queue = s.queue[:0]
@@ -112,11 +118,15 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	after()
 
-	if payload[0] == pollAbort {
+	if len(payload) == 1 && payload[0] == pollAbort {
 		abortRequest(w)
 		return
 	}
-	writePollResponse(w, payload)
+	if s.eio3 {
+		s.writePoll(w, payload) // v3 payloads go uncompressed
+		return
+	}
+	s.srv.cfg.httpCompress.writePoll(w, r, payload, compress)
 }
 
 // abortRequest ends a request without a response: the client sees its
@@ -160,7 +170,8 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if r.Header.Get("Content-Type") == "application/octet-stream" {
+	binaryBody := r.Header.Get("Content-Type") == "application/octet-stream"
+	if binaryBody && !s.eio3 {
 		after := s.closeLocked(ReasonTransportError, errors.New("engineio: binary POST body in protocol v4"))
 		s.mu.Unlock()
 		after()
@@ -186,7 +197,17 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.refuseTooLarge(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 && r.ContentLength <= 64<<10 {
+		// The common case: one allocation of the announced size (bounded:
+		// a large body is allocated as it arrives, so that clients
+		// announcing bodies they do not send cost nothing).
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
 	if err == nil && int64(len(body)) > limit {
 		s.refuseTooLarge(w, r)
 		return
@@ -195,12 +216,17 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.closeWith(ReasonTransportError, fmt.Errorf("data request connection closed prematurely: %w", err))
 		return
 	}
-	err = packet.DecodePayload(body, func(p packet.Packet) error {
+	deliver := func(p packet.Packet) error {
 		if !s.handlePacket(p) {
 			return errStopPayload
 		}
 		return nil
-	})
+	}
+	if s.eio3 {
+		err = s.decodePostV3(body, binaryBody, deliver)
+	} else {
+		err = packet.DecodePayload(body, deliver)
+	}
 	if err != nil && !errors.Is(err, errStopPayload) {
 		// The official server still answers "ok"; the session is gone and
 		// the next request gets 400.

@@ -45,6 +45,14 @@ type SessionHandler interface {
 type Hooks struct {
 	// OnConnectionError is called for every request the server refuses.
 	OnConnectionError func(r *http.Request, err *RequestError)
+	// OnUpgrade is called when a session moved from long-polling to
+	// WebSocket (or WebTransport).
+	OnUpgrade func(s *Session)
+	// OnDrop is called when messages were not queued: a volatile message
+	// the transport could not take (slowConsumer false), or messages that
+	// overflowed the write queue, which closes the session (slowConsumer
+	// true). n counts Engine.IO packets.
+	OnDrop func(s *Session, n int, slowConsumer bool)
 }
 
 // Server is an Engine.IO v4 server. It is an http.Handler: mount it on the
@@ -72,6 +80,7 @@ type Server struct {
 
 	deadlines *deadlines // the sessions' heartbeats and timeouts
 	fwd       *forwarder // nil: no forwarding
+	bw        batchWriter
 }
 
 // NewServer returns a server that hands its sessions to h. A nil opts
@@ -89,6 +98,7 @@ func NewServer(opts *Options, h Handler) *Server {
 		tasks:    tasks.Group{Idle: workerIdle},
 	}
 	s.deadlines = newDeadlines(&s.tasks, (*Session).onDeadline)
+	s.bw.srv = s
 	if s.cfg.forwarding != nil {
 		s.fwd = newForwarder(s, s.cfg.forwarding)
 	}
@@ -114,6 +124,9 @@ func (s *Server) Options() Options {
 	if c.websocket {
 		transports = append(transports, TransportWebSocket)
 	}
+	if c.webtransport {
+		transports = append(transports, TransportWebTransport)
+	}
 	return Options{
 		PingInterval:      c.pingInterval,
 		PingTimeout:       c.pingTimeout,
@@ -122,6 +135,13 @@ func (s *Server) Options() Options {
 		Transports:        transports,
 		DisableUpgrades:   !c.allowUpgrades,
 		WriteQueueSize:    c.writeQueueSize,
+		PerMessageDeflate: c.perMessageDeflate(),
+		HTTPCompression: &HTTPCompressionOptions{
+			Disable:   c.httpCompress.disabled,
+			Threshold: c.httpCompress.threshold,
+			Level:     c.httpCompress.level,
+		},
+		AllowEIO3: c.allowEIO3,
 	}
 }
 
@@ -156,12 +176,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownTransport, "transport "+strconv.Quote(transport)))
 		return
 	}
-	if origin := r.Header.Get("Origin"); invalidHeaderValue(origin) {
-		s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "invalid origin header"))
-		return
-	}
-	if !cfg.cors.allowed(r) {
-		s.refuse(w, r, isUpgrade, newRequestError(CodeForbidden, "origin "+strconv.Quote(r.Header.Get("Origin"))+" not allowed"))
+	if !s.originAllowed(w, r, isUpgrade) {
 		return
 	}
 	if sid := queryValue(q, "sid"); sid != "" {
@@ -174,6 +189,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if sess == nil {
 			s.refuse(w, r, isUpgrade, newRequestError(CodeUnknownSID, "sid "+strconv.Quote(sid)))
+			return
+		}
+		if s.cfg.allowEIO3 && sess.protocolMismatch(q) {
+			s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "protocol mismatch"))
 			return
 		}
 		if isUpgrade && transport == TransportWebSocket {
@@ -225,7 +244,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if eio := queryValue(q, "EIO"); eio != "4" {
+	if eio := queryValue(q, "EIO"); eio != "4" && !cfg.allowEIO3 {
 		s.refuse(w, r, isUpgrade, newRequestError(CodeUnsupportedVersion, "EIO "+strconv.Quote(eio)))
 		return
 	}
@@ -266,6 +285,20 @@ func queryValue(raw, key string) string {
 		return v
 	}
 	return ""
+}
+
+// originAllowed refuses the request, and reports false, when its Origin
+// header is not a valid header value or the CORS policy does not allow it.
+func (s *Server) originAllowed(w http.ResponseWriter, r *http.Request, isUpgrade bool) bool {
+	if origin := r.Header.Get("Origin"); invalidHeaderValue(origin) {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "invalid origin header"))
+		return false
+	}
+	if !s.cfg.cors.allowed(r) {
+		s.refuse(w, r, isUpgrade, newRequestError(CodeForbidden, "origin "+strconv.Quote(r.Header.Get("Origin"))+" not allowed"))
+		return false
+	}
+	return true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, isUpgrade bool, e *RequestError) {
@@ -310,7 +343,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 		hdr = make(http.Header)
 		s.setCookie(hdr, id)
 	}
-	ws, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{ResponseHeader: hdr, ReadLimit: s.cfg.maxBufferSize})
+	ws, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{ResponseHeader: hdr, ReadLimit: s.cfg.maxBufferSize, Compression: s.cfg.wsCompression})
 	if err != nil {
 		s.cfg.logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return

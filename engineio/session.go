@@ -49,6 +49,7 @@ type Session struct {
 
 	wake      chan struct{}   // long-polling: wakes the pending GET; capacity 1; nil for a session opened over WebSocket
 	upgradeWS *websocket.Conn // the WebSocket being upgraded to
+	mt        *msgTransport   // a MessageConn in use or being upgraded to (WebTransport); nil for the others
 
 	// heartbeat: one deadline per session in the server's deadlines,
 	// alternately for the next ping and for the pong; for a closing
@@ -74,7 +75,10 @@ type Session struct {
 	upgraded     bool
 	started      bool // start ran: the session has a deadline
 	awaitingPong bool
-	closeCode    uint8 // why the session closed, in closeReasons
+	eio3         bool   // Engine.IO protocol v3; set by newSession, then constant
+	v3b64        uint8  // v3: binary packets in base64, b64Polling and b64WebSocket bits
+	closeCode    uint8  // why the session closed, in closeReasons
+	jsonp        uint16 // v3 JSONP polling: 1 + the callback index ("j" in the handshake); 0: not JSONP
 
 	// flush barriers (WebSocket): packets queued and written so far, and
 	// the channels waiting for a count to be written.
@@ -105,6 +109,9 @@ func newSession(srv *Server, id string, r *http.Request, transport string) *Sess
 		// never serves one (sends on a nil channel in a select with a
 		// default do nothing).
 		s.wake = make(chan struct{}, 1)
+	}
+	if srv.cfg.allowEIO3 {
+		s.initProtocol(r)
 	}
 	return s
 }
@@ -205,8 +212,8 @@ func (s *Session) ID() string { return s.id }
 // connection. Each call returns a new request with its own Header.
 func (s *Session) Request() *http.Request { return s.req.request() }
 
-// Transport returns the name of the transport in use: "polling" or
-// "websocket".
+// Transport returns the name of the transport in use: "polling",
+// "websocket" or "webtransport".
 func (s *Session) Transport() string { return s.transportName() }
 
 func (s *Session) transportName() string {
@@ -297,6 +304,23 @@ func (s *Session) Send(data []byte, binary, volatile bool) error {
 // copied and must not be modified afterwards; the same slices may be given to
 // many sessions (a broadcast encodes once).
 func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
+	return s.sendPackets(pkts, volatile, false)
+}
+
+// SendBroadcast is SendPackets for packets that go to many sessions at
+// once. On a WebSocket whose writer is idle, the packets are written by
+// the server's batch writer, one goroutine for many sessions (no wake-up
+// per recipient), which lets the goroutines already runnable go first:
+// when broadcasts follow each other, the next ones are then queued
+// before it writes, and each connection gets several in one write
+// instead of one write per packet (the system call is most of the cost
+// of a delivery). A packet for one session, such as an acknowledgement,
+// should use SendPackets, whose writer does not wait.
+func (s *Session) SendBroadcast(pkts []packet.Packet, volatile bool) error {
+	return s.sendPackets(pkts, volatile, true)
+}
+
+func (s *Session) sendPackets(pkts []packet.Packet, volatile, lazy bool) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -304,12 +328,19 @@ func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
 	}
 	if volatile && !s.writableLocked() {
 		s.mu.Unlock()
+		if h := s.srv.hooks.OnDrop; h != nil {
+			h(s, len(pkts), false)
+		}
 		return nil
 	}
 	if len(s.queue)+len(pkts) > s.srv.cfg.writeQueueSize+int(s.backlog) {
 		queued := len(s.queue)
 		after := s.closeLocked(ReasonTransportError, ErrSlowConsumer)
 		s.mu.Unlock()
+		// The drop is reported before the close it causes.
+		if h := s.srv.hooks.OnDrop; h != nil {
+			h(s, len(pkts), true)
+		}
 		// The sender may hold locks (a broadcast iterating a room): close
 		// on another goroutine so that the handler never runs under them.
 		s.srv.tasks.Go(after)
@@ -317,8 +348,9 @@ func (s *Session) SendPackets(pkts []packet.Packet, volatile bool) error {
 		return ErrSlowConsumer
 	}
 	for _, p := range pkts {
-		s.enqueueLocked(p)
+		s.pushLocked(p)
 	}
+	s.wakeLocked(lazy)
 	s.mu.Unlock()
 	return nil
 }
@@ -344,7 +376,7 @@ func (s *Session) SendBacklog(pkts []packet.Packet) error {
 // writableLocked reports whether the transport can take a packet right now
 // (the condition under which a volatile packet is sent).
 func (s *Session) writableLocked() bool {
-	if s.ws != nil {
+	if s.ws != nil || s.msgConnLocked() != nil {
 		return !s.writing && len(s.queue) == 0
 	}
 	return s.getActive && !s.probed
@@ -353,9 +385,17 @@ func (s *Session) writableLocked() bool {
 // enqueueLocked appends p to the write queue, bypassing its limit, and makes
 // sure a writer will pick it up.
 func (s *Session) enqueueLocked(p packet.Packet) {
+	s.pushLocked(p)
+	s.kickLocked()
+}
+
+// pushLocked appends p to the write queue, bypassing its limit.
+func (s *Session) pushLocked(p packet.Packet) {
+	if s.queue == nil {
+		s.queue = getQueue()
+	}
 	s.queue = append(s.queue, p)
 	s.queued++
-	s.kickLocked()
 }
 
 // Flush returns a channel closed once every packet queued so far was
@@ -366,7 +406,7 @@ func (s *Session) Flush() <-chan struct{} {
 	ch := make(chan struct{})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ws == nil || s.state == stateClosed || s.written >= s.queued {
+	if (s.ws == nil && s.msgConnLocked() == nil) || s.state == stateClosed || s.written >= s.queued {
 		close(ch)
 		return ch
 	}
@@ -396,12 +436,29 @@ func (s *Session) releaseFlushersLocked() {
 }
 
 // kickLocked starts the WebSocket writer or wakes the pending poll.
-func (s *Session) kickLocked() {
+func (s *Session) kickLocked() { s.wakeLocked(false) }
+
+// wakeLocked starts the WebSocket writer, one that first lets the runnable
+// goroutines go when lazy is set (see SendBroadcast), or wakes the pending
+// poll.
+func (s *Session) wakeLocked(lazy bool) {
+	if s.kickMsgLocked() {
+		return
+	}
 	if s.ws != nil {
 		if !s.writing && (len(s.queue) > 0 || s.state == stateClosing) {
 			s.writing = true
-			ws := s.ws
-			s.srv.tasks.Go(func() { s.writeLoop(ws) })
+			// No closure: a shallow queue starts the writer for nearly
+			// every packet (one per broadcast), and a func value bound
+			// to s would be an allocation each time.
+			switch {
+			case lazy && s.state == stateOpen && !s.eio3 && s.ws.CanTryWrite():
+				s.srv.bw.add(s)
+			case lazy:
+				s.srv.tasks.GoRunner((*wsLazyWriter)(s))
+			default:
+				s.srv.tasks.GoRunner((*wsWriter)(s))
+			}
 		}
 		return
 	}
@@ -421,7 +478,7 @@ func (s *Session) Close() (immediate bool) {
 		s.mu.Unlock()
 		return true
 	}
-	immediate = s.ws != nil || s.getActive
+	immediate = s.ws != nil || s.getActive || s.msgConnLocked() != nil
 	s.state = stateClosing
 	var abort *websocket.Conn
 	if s.upgradeWS != nil {
@@ -430,6 +487,7 @@ func (s *Session) Close() (immediate bool) {
 		s.upgrading = false
 		s.probed = false
 	}
+	abortMsg := s.dropMsgUpgradeLocked()
 	if s.ws == nil {
 		// Long-polling: the pending (or next) GET carries the queued
 		// packets and the close packet. If none comes, give up after a
@@ -442,6 +500,9 @@ func (s *Session) Close() (immediate bool) {
 	s.mu.Unlock()
 	if abort != nil {
 		_ = abort.CloseNow()
+	}
+	if abortMsg != nil {
+		_ = abortMsg.Close()
 	}
 	return immediate
 }
@@ -547,6 +608,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	}
 	ws, upgradeWS := s.ws, s.upgradeWS
 	s.ws, s.upgradeWS = nil, nil
+	msgConns := s.detachMsgLocked()
 	if !graceful {
 		clear(s.queue)
 		s.queue = s.queue[:0]
@@ -583,6 +645,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 		if upgradeWS != nil {
 			_ = upgradeWS.CloseNow()
 		}
+		msgConns.close()
 		if cause != nil {
 			s.srv.cfg.logger.Debug("engineio: session closed", "sid", s.id, "reason", string(reason), "cause", cause)
 		}
@@ -642,8 +705,16 @@ func (s *Session) onPong() {
 func (s *Session) handlePacket(p packet.Packet) bool {
 	switch p.Type {
 	case packet.Pong:
+		if s.eio3 {
+			s.closeWith(ReasonTransportError, ErrInvalidHeartbeat)
+			return false
+		}
 		s.onPong()
 	case packet.Ping:
+		if s.eio3 {
+			s.onPingV3()
+			break
+		}
 		s.closeWith(ReasonTransportError, ErrInvalidHeartbeat)
 		return false
 	case packet.Close:

@@ -60,6 +60,10 @@ type Packet struct {
 	Type   Type
 	Binary bool
 	Data   []byte
+	// NoCompress asks the transport not to compress this packet (the
+	// official compress: false option of a send). It is not part of the
+	// encoding: decoded packets have it false.
+	NoCompress bool
 }
 
 // AppendText appends the text encoding of p to dst, as used in a long-polling

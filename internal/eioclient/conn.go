@@ -104,8 +104,21 @@ type Config struct {
 	// MaxMessageSize limits a received WebSocket message and a
 	// long-polling response body. Zero means DefaultMaxMessageSize.
 	MaxMessageSize int64
+	// Compression, if set, offers permessage-deflate on WebSockets. Nil
+	// means no offer.
+	Compression *Compression
 	// Logger receives diagnostics. Nil means none.
 	Logger *slog.Logger
+}
+
+// Compression configures the permessage-deflate WebSocket extension the
+// client offers; see websocket.CompressionOptions.
+type Compression struct {
+	// Threshold is the size below which messages are sent uncompressed;
+	// zero means 1024, negative compresses every message.
+	Threshold int
+	// Level is the compress/flate level; zero means the default.
+	Level int
 }
 
 // Handler receives the events of a Conn. Its functions are called one at

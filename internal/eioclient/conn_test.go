@@ -156,13 +156,16 @@ func TestEcho(t *testing.T) {
 // TestHeartbeat: pings are answered (the session outlives several
 // intervals), a silent server is detected after pingInterval+pingTimeout.
 func TestHeartbeat(t *testing.T) {
-	url := newEchoServer(t, &engineio.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
+	// Pings every 50 ms; a client that did not answer them would be closed
+	// 400 ms after the first, before the 12th. (A 50 ms pong deadline was
+	// missed on a loaded machine: the session closed, and no ping came.)
+	url := newEchoServer(t, &engineio.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 400 * time.Millisecond})
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRecorder()
 			c := dial(t, url, m.cfg, r.handler())
-			for range 5 {
+			for range 12 {
 				recv(t, r.pings, "ping")
 			}
 			_ = c.Send(packet.Packet{Type: packet.Message, Data: []byte("still there")})

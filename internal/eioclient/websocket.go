@@ -33,10 +33,11 @@ func (c *Conn) dialWebSocket(ctx context.Context, sid string) (*websocket.Conn, 
 		}
 	}
 	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
-		Header:    hdr,
-		TLSConfig: c.cfg.TLSConfig,
-		NetDial:   c.cfg.Dialer,
-		ReadLimit: c.maxMsg,
+		Header:      hdr,
+		TLSConfig:   c.cfg.TLSConfig,
+		NetDial:     c.cfg.Dialer,
+		ReadLimit:   c.maxMsg,
+		Compression: c.wsCompression(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("socketio/client: websocket: %w", err)
@@ -108,9 +109,9 @@ func (w *wsTransport) send(_ context.Context, pkts []packet.Packet) error {
 	msgs := make([]websocket.Message, len(pkts))
 	for i, p := range pkts {
 		if p.Binary {
-			msgs[i] = websocket.Message{Type: websocket.BinaryMessage, Data: p.Data}
+			msgs[i] = websocket.Message{Type: websocket.BinaryMessage, Data: p.Data, Uncompressed: p.NoCompress}
 		} else {
-			msgs[i] = websocket.Message{Type: websocket.TextMessage, Data: p.AppendText(nil)}
+			msgs[i] = websocket.Message{Type: websocket.TextMessage, Data: p.AppendText(nil), Uncompressed: p.NoCompress}
 		}
 	}
 	return w.ws.WriteMessages(msgs)
@@ -198,4 +199,12 @@ func (c *Conn) probe() {
 		c.h.OnUpgrade(WebSocket)
 	}
 	c.recvMu.Unlock()
+}
+
+// wsCompression returns the compression offered on WebSockets, if any.
+func (c *Conn) wsCompression() *websocket.CompressionOptions {
+	if o := c.cfg.Compression; o != nil {
+		return &websocket.CompressionOptions{Threshold: o.Threshold, Level: o.Level}
+	}
+	return nil
 }

@@ -183,3 +183,28 @@ func TestGroupGoexit(t *testing.T) {
 		t.Fatalf("Stop after Goexit: %v", err)
 	}
 }
+
+// runner records the goroutine that ran it.
+type runner struct{ ids chan string }
+
+func (r *runner) Run() { r.ids <- goroutineID() }
+
+// GoRunner runs r.Run like Go runs a function: on a waiting goroutine
+// when there is one, and counted by Wait.
+func TestGroupRunner(t *testing.T) {
+	g := Group{Idle: time.Minute}
+	r := &runner{ids: make(chan string, 1)}
+	g.GoRunner(r)
+	first := <-r.ids
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, &g, 1)
+	g.GoRunner(r)
+	if got := <-r.ids; got != first {
+		t.Fatalf("a waiting goroutine was not reused: %s then %s", first, got)
+	}
+	if err := g.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -111,12 +111,21 @@ func TestGHSA_96hv_2xvq_fx4p_TinyFragments(t *testing.T) {
 
 // GHSA-5v72-xg48-5rpm (ws < 3.3.1 / 2.3.1 / 1.1.5): a Sec-WebSocket-Extensions
 // header naming Object.prototype properties crashed the process. Here the
-// header is not interpreted (no extension is negotiated): the handshake
-// succeeds and the connection works.
+// handshake succeeds without an extension and the connection works, whether
+// the header is interpreted (compression on) or not.
 func TestGHSA_5v72_xg48_5rpm_ExtensionsHeader(t *testing.T) {
+	t.Run("compression off", func(t *testing.T) { testExtensionsHeader(t, nil) })
+	// With compression on, the header is parsed: the offers are invalid and
+	// declined.
+	t.Run("compression on", func(t *testing.T) {
+		testExtensionsHeader(t, &UpgradeOptions{Compression: &CompressionOptions{}})
+	})
+}
+
+func testExtensionsHeader(t *testing.T, opts *UpgradeOptions) {
 	ch := make(chan *Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, nil)
+		c, err := Upgrade(w, r, opts)
 		if err != nil {
 			t.Errorf("Upgrade: %v", err)
 			close(ch)
@@ -127,7 +136,7 @@ func TestGHSA_5v72_xg48_5rpm_ExtensionsHeader(t *testing.T) {
 	defer hs.Close()
 	for _, ext := range []string{
 		"constructor", "hasOwnProperty; __proto__=1", "permessage-deflate; constructor; toString=x, __proto__",
-		strings.Repeat("x;", 2000),
+		strings.Repeat("x;", 2000), strings.Repeat("permessage-deflate; x, ", 300),
 	} {
 		// By hand: the dialer drops Sec-WebSocket-Extensions.
 		nc, err := net.Dial("tcp", strings.TrimPrefix(hs.URL, "http://"))

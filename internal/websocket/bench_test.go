@@ -24,7 +24,7 @@ func BenchmarkWriteMessages(b *testing.B) {
 				msgs := make([]Message, frames)
 				total := 0
 				for i := range msgs {
-					msgs[i] = Message{TextMessage, payload(100, TextMessage, uint64(i))}
+					msgs[i] = Message{Type: TextMessage, Data: payload(100, TextMessage, uint64(i))}
 					total += len(msgs[i].Data)
 				}
 				b.SetBytes(int64(total))
@@ -80,5 +80,49 @@ func BenchmarkMask(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		maskBytes(0x12345678, 1, data)
+	}
+}
+
+// BenchmarkDeflate measures writing and reading a compressible 4 KiB JSON
+// text message with permessage-deflate at three levels, without context
+// takeover (pooled compressors), against the uncompressed baseline.
+func BenchmarkDeflate(b *testing.B) {
+	msg := bytes.Repeat([]byte(`{"user":"alice","text":"hello there","room":"lobby","n":12345},`), 64)
+	for _, level := range []int{0, 1, 6, 9} {
+		name := fmt.Sprintf("level=%d", level)
+		if level == 0 {
+			name = "uncompressed"
+		}
+		b.Run("write/"+name, func(b *testing.B) {
+			c := newConn(&discardConn{}, false, nil, 0)
+			if level != 0 {
+				c.dfl = newDeflateState(&CompressionOptions{Level: level}, true, false, false)
+			}
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.WriteMessage(TextMessage, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("read/"+name, func(b *testing.B) {
+			frame := rawFrame{fin: true, op: opText, masked: true, payload: msg}
+			if level != 0 {
+				frame.rsv = 4
+				frame.payload = compressRaw(b, msg)
+			}
+			c := newConn(&memConn{r: &loopReader{data: encodeFrame(frame)}, w: io.Discard}, false, nil, 0)
+			if level != 0 {
+				c.dfl = newDeflateState(&CompressionOptions{}, true, false, false)
+			}
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.ReadMessage(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -32,6 +32,10 @@ type Message struct {
 	Type MessageType
 	// Data is the message payload.
 	Data []byte
+	// Uncompressed sends the message without compression even when
+	// permessage-deflate was negotiated and the message is over the
+	// threshold.
+	Uncompressed bool
 }
 
 // Close status codes (RFC 6455, section 7.4.1).
@@ -109,8 +113,9 @@ const (
 	// defaultReadLimit is the read limit used when none is configured.
 	defaultReadLimit = 1_000_000
 	// smallBufSize is the size of the read buffer embedded in each Conn. It
-	// holds frame headers and bytes read ahead while the connection is idle.
-	smallBufSize = 48
+	// holds frame headers (14 bytes at most) and small frames read ahead
+	// while the connection is idle, such as a client's pong (7 bytes).
+	smallBufSize = 16
 	// readBufSize is the size of the pooled read buffer a Conn borrows while
 	// data is flowing.
 	readBufSize = 4096
@@ -184,6 +189,17 @@ type Conn struct {
 
 	wmu  sync.Mutex // serializes frame writes
 	werr error      // sticky write error; guarded by wmu
+	// pending holds the rest of the frames that TryWriteMessages accepted
+	// but the socket could not take at once; every later write sends it
+	// first. A pooled buffer, nil when empty; guarded by wmu.
+	pending *[]byte
+	// wrc is the raw connection TryWriteMessages writes through, set by
+	// its first call; guarded by wmu.
+	wrc syscall.RawConn
+
+	// dfl is the permessage-deflate state, nil unless the extension was
+	// negotiated.
+	dfl *deflateState
 }
 
 // newConn returns a Conn over nc. leftover holds bytes already read from nc
@@ -329,6 +345,7 @@ func (c *Conn) readMessage() (MessageType, []byte, error) {
 		typ        MessageType
 		data       []byte
 		fragmented bool // a fragmented message is in progress
+		compressed bool // the message's first frame had RSV1 set
 	)
 	limit := uint64(c.readLimit.Load())
 	for {
@@ -349,6 +366,7 @@ func (c *Conn) readMessage() (MessageType, []byte, error) {
 				return 0, nil, c.fail(StatusProtocolError, "expected continuation frame")
 			}
 			typ = MessageType(h.op)
+			compressed = h.rsv1
 		case opContinuation:
 			if !fragmented {
 				return 0, nil, c.fail(StatusProtocolError, "unexpected continuation frame")
@@ -375,6 +393,15 @@ func (c *Conn) readMessage() (MessageType, []byte, error) {
 		if !h.fin {
 			fragmented = true
 			continue
+		}
+		if compressed {
+			if data, err = c.dfl.inflate(data, int64(limit)); err != nil {
+				if errors.Is(err, errInflatedTooBig) {
+					_ = c.shutdown(StatusMessageTooBig, "message too big", closeLinger, nil)
+					return 0, nil, fmt.Errorf("%w: decompressed size over the limit of %d bytes (closed with %d)", ErrMessageTooBig, limit, StatusMessageTooBig)
+				}
+				return 0, nil, c.fail(StatusInvalidPayload, "invalid compressed data")
+			}
 		}
 		if typ == TextMessage && !utf8.Valid(data) {
 			return 0, nil, c.fail(StatusInvalidPayload, "invalid UTF-8 in text message")
@@ -468,9 +495,15 @@ func (c *Conn) readHeader() (frameHeader, error) {
 		h.key = binary.LittleEndian.Uint32(b[need-4:])
 	}
 
+	h.rsv1 = b0&rsv1Bit != 0
 	switch {
-	case b0&rsvBits != 0:
+	case b0&rsvBits&^rsv1Bit != 0:
 		return h, c.fail(StatusProtocolError, "reserved bits set")
+	case h.rsv1 && (c.dfl == nil || h.op == opContinuation || isControl(h.op)):
+		// RSV1 marks a compressed message: only on the first frame of a
+		// data message, and only when permessage-deflate was negotiated
+		// (RFC 7692, section 6.1).
+		return h, c.fail(StatusProtocolError, "reserved bit RSV1 set")
 	case (h.op > opBinary && h.op < opClose) || h.op > opPong:
 		return h, c.fail(StatusProtocolError, "unknown opcode "+strconv.Itoa(int(h.op)))
 	case h.length>>63 != 0:
@@ -656,11 +689,18 @@ func (c *Conn) writeMessages(msgs []Message) error {
 	if err := c.writeState(); err != nil {
 		return err
 	}
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
 	if len(msgs) == 0 {
 		return nil
 	}
 	bp := writePool.Get().(*[]byte)
-	buf, err := c.appendMessages((*bp)[:0], msgs)
+	var zp *[]byte // scratch space for compressed payloads
+	if c.dfl != nil && c.dfl.compress {
+		zp = writePool.Get().(*[]byte)
+	}
+	buf, err := c.appendMessages((*bp)[:0], msgs, zp)
 	if err == nil && len(buf) > 0 {
 		err = c.write(buf)
 	}
@@ -668,15 +708,181 @@ func (c *Conn) writeMessages(msgs []Message) error {
 		*bp = buf[:0]
 		writePool.Put(bp)
 	}
+	if zp != nil && cap(*zp) <= maxPooledWriteBuf {
+		*zp = (*zp)[:0]
+		writePool.Put(zp)
+	}
 	return err
+}
+
+// MaxTryWrite is the most payload bytes TryWriteMessages accepts in one
+// call; larger batches are for WriteMessages. It is well below the sizes
+// at which framing writes on its own (directWriteSize, flushSize), even
+// after a compression that grew the data.
+const MaxTryWrite = directWriteSize / 2
+
+// CanTryWrite reports whether TryWriteMessages may accept messages on this
+// connection: a server connection with a file descriptor (not TLS).
+func (c *Conn) CanTryWrite() bool {
+	_, ok := c.nc.(syscall.Conn)
+	return ok && !c.client
+}
+
+// TryWriteMessages writes msgs, each as one frame, without waiting: it
+// frames them and gives the socket what it takes at once, with a
+// non-blocking write.
+//
+// accepted reports whether the messages were taken. When they were not
+// (another write is in progress, frames the socket could not take yet are
+// still buffered, the connection has no file descriptor, as with TLS, or
+// the messages carry more than MaxTryWrite bytes), nothing was written
+// and the caller writes them with WriteMessages instead. When they were,
+// pending reports that part of them is buffered in the Conn: Flush (or any
+// later write, which sends it first) must then be called, and may block.
+// err is a write error; the connection is then unusable, as after a
+// failed WriteMessages.
+func (c *Conn) TryWriteMessages(msgs []Message) (accepted, pending bool, err error) {
+	size := 0
+	for i := range msgs {
+		if t := msgs[i].Type; t != TextMessage && t != BinaryMessage {
+			return false, false, fmt.Errorf("websocket: invalid message type %d", int(t))
+		}
+		size += len(msgs[i].Data)
+	}
+	if size > MaxTryWrite || c.client {
+		return false, false, nil
+	}
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok || !c.wmu.TryLock() {
+		return false, false, nil
+	}
+	defer c.wmu.Unlock()
+	if err := c.writeState(); err != nil {
+		return false, false, err
+	}
+	if c.pending != nil {
+		return false, false, nil
+	}
+	if c.wrc == nil {
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return false, false, nil
+		}
+		c.wrc = rc
+	}
+	rc := c.wrc
+	var zp *[]byte
+	if c.dfl != nil && c.dfl.compress {
+		zp = writePool.Get().(*[]byte)
+		defer func() {
+			if cap(*zp) <= maxPooledWriteBuf {
+				*zp = (*zp)[:0]
+				writePool.Put(zp)
+			}
+		}()
+	}
+	bp := writePool.Get().(*[]byte)
+	// Below MaxTryWrite, appendMessages neither flushes nor writes a
+	// payload on its own: it only frames.
+	buf, err := c.appendMessages((*bp)[:0], msgs, zp)
+	if err != nil {
+		*bp = (*bp)[:0]
+		writePool.Put(bp)
+		return true, false, err
+	}
+	tw := tryWriterPool.Get().(*tryWriter)
+	tw.buf = buf
+	if err := rc.Write(tw.fn); err != nil {
+		tw.n, tw.err = 0, err
+	}
+	n, werr := tw.n, tw.err
+	tw.buf, tw.n, tw.err = nil, 0, nil
+	tryWriterPool.Put(tw)
+	if werr != nil && !errors.Is(werr, syscall.EAGAIN) {
+		*bp = buf[:0]
+		writePool.Put(bp)
+		return true, false, c.writeFailed(werr)
+	}
+	if n >= len(buf) {
+		*bp = buf[:0]
+		writePool.Put(bp)
+		return true, false, nil
+	}
+	// Keep the rest, moved to the front of the buffer, for Flush.
+	*bp = buf[:copy(buf, buf[n:])]
+	c.pending = bp
+	return true, true, nil
+}
+
+// Flush writes what TryWriteMessages left buffered, blocking until the
+// socket takes it. It does nothing when nothing is buffered.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writeState(); err != nil {
+		return err
+	}
+	return c.flushPendingLocked()
+}
+
+// flushPendingLocked writes c.pending, if any; the caller holds c.wmu.
+func (c *Conn) flushPendingLocked() error {
+	bp := c.pending
+	if bp == nil {
+		return nil
+	}
+	c.pending = nil
+	err := c.write(*bp)
+	if cap(*bp) <= maxPooledWriteBuf {
+		*bp = (*bp)[:0]
+		writePool.Put(bp)
+	}
+	return err
+}
+
+// tryWriter is the state of one non-blocking write, with the function
+// handed to syscall.RawConn.Write bound once, so that a write does not
+// allocate a closure.
+type tryWriter struct {
+	buf []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+var tryWriterPool = sync.Pool{New: func() any {
+	tw := new(tryWriter)
+	tw.fn = tw.write
+	return tw
+}}
+
+// write makes one write system call on fd, never waiting for it to be
+// writable (Go's sockets are in non-blocking mode).
+func (tw *tryWriter) write(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), tw.buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		tw.n, tw.err = max(n, 0), err
+		return true
+	}
 }
 
 // appendMessages frames msgs into buf, writing out full buffers and large
 // payloads as it goes, and returns the bytes still to be written. The
-// caller holds c.wmu.
-func (c *Conn) appendMessages(buf []byte, msgs []Message) ([]byte, error) {
+// caller holds c.wmu. Messages to compress are compressed into *zp, when
+// zp is not nil (permessage-deflate is in use).
+func (c *Conn) appendMessages(buf []byte, msgs []Message, zp *[]byte) ([]byte, error) {
 	for i := range msgs {
 		op, data := byte(msgs[i].Type), msgs[i].Data
+		if zp != nil && c.dfl.shouldCompress(len(data), msgs[i].Uncompressed) {
+			// The scratch buffer is reused by the next message: every
+			// case below writes out or copies the payload.
+			*zp = c.dfl.appendCompressed((*zp)[:0], data)
+			data = *zp
+			op |= rsv1Bit // appendHeader puts it in the first header byte
+		}
 		n := len(data)
 		switch {
 		case !c.client && n >= directWriteSize:
@@ -738,8 +944,12 @@ func (c *Conn) writeControl(op byte, payload []byte) error {
 	return c.writeControlLocked(op, payload)
 }
 
-// writeControlLocked writes a control frame; the caller holds c.wmu.
+// writeControlLocked writes a control frame, after the frames still
+// pending; the caller holds c.wmu.
 func (c *Conn) writeControlLocked(op byte, payload []byte) error {
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
 	bp := writePool.Get().(*[]byte)
 	var key uint32
 	if c.client {

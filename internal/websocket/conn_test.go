@@ -69,10 +69,10 @@ func TestWriteMessagesBatch(t *testing.T) {
 	var msgs []Message
 	for i, n := range []int{0, 5, 125, 126, 4000, directWriteSize - 1, directWriteSize, 70_000, 3, 200_000, 1, 9000} {
 		typ := MessageType(1 + i%2)
-		msgs = append(msgs, Message{typ, payload(n, typ, uint64(i))})
+		msgs = append(msgs, Message{Type: typ, Data: payload(n, typ, uint64(i))})
 	}
 	for i := range 300 {
-		msgs = append(msgs, Message{TextMessage, []byte("m" + strconv.Itoa(i))})
+		msgs = append(msgs, Message{Type: TextMessage, Data: []byte("m" + strconv.Itoa(i))})
 	}
 	for _, dir := range []struct {
 		name     string
@@ -234,7 +234,7 @@ func TestCloseBetweenConns(t *testing.T) {
 		if _, _, err := c.ReadMessage(); !errors.Is(err, ErrClosed) {
 			t.Fatalf("ReadMessage after close = %v, want ErrClosed", err)
 		}
-		if err := c.WriteMessages([]Message{{TextMessage, nil}}); !errors.Is(err, ErrClosed) {
+		if err := c.WriteMessages([]Message{{Type: TextMessage, Data: nil}}); !errors.Is(err, ErrClosed) {
 			t.Fatalf("WriteMessages after close = %v, want ErrClosed", err)
 		}
 	}
@@ -417,7 +417,7 @@ func TestConcurrentWriters(t *testing.T) {
 					b := fmt.Sprintf("%d:%d:%s", w, i+1, strings.Repeat("y", i*300))
 					var err error
 					if i%4 == 0 {
-						err = dir.from.WriteMessages([]Message{{TextMessage, []byte(a)}, {BinaryMessage, []byte(b)}})
+						err = dir.from.WriteMessages([]Message{{Type: TextMessage, Data: []byte(a)}, {Type: BinaryMessage, Data: []byte(b)}})
 					} else {
 						if err = dir.from.WriteMessage(TextMessage, []byte(a)); err == nil {
 							err = dir.from.WriteMessage(BinaryMessage, []byte(b))

@@ -2,9 +2,10 @@
 // Socket.IO server and client: the server side of the opening handshake
 // (Upgrade), the client side (Dial), and message framing (Conn).
 //
-// The implementation is deliberately small. Extensions (such as
-// permessage-deflate) and subprotocols are never negotiated. Messages are
-// read whole, with fragments reassembled, and written as single frames.
+// The implementation is deliberately small. Subprotocols are never
+// negotiated; the permessage-deflate extension (RFC 7692) is when both
+// ends enable it (see CompressionOptions). Messages are read whole, with
+// fragments reassembled, and written as single frames.
 // Control frames are handled by ReadMessage: pings are answered, pongs are
 // ignored and close frames are echoed.
 //
@@ -15,7 +16,7 @@
 // connection pins, besides the goroutine (its stack and runtime descriptor)
 // and the runtime's network poller entry:
 //
-//   - the Conn itself, 160 bytes on 64-bit platforms, which embeds a 48-byte
+//   - the Conn itself, 160 bytes on 64-bit platforms, which embeds a 40-byte
 //     read buffer for frame headers and bytes read ahead;
 //   - the net.Conn: for TCP the net.TCPConn, its file descriptor wrapper
 //     and the two addresses, a few hundred bytes (crypto/tls connections
@@ -24,7 +25,7 @@
 // There are no per-connection bufio buffers. While waiting for a frame,
 // ReadMessage reads into the embedded buffer. A read that needs more borrows
 // a 4 KiB buffer from a sync.Pool and gives it back before ReadMessage
-// returns (unless more than 48 unread bytes remain, which are then parsed
+// returns (unless more than 40 unread bytes remain, which are then parsed
 // by the next call) or before it blocks waiting for the next frame. Message
 // payloads are allocated at their exact size (or grown while fragments are
 // reassembled) and handed to the caller. Writers borrow a pooled buffer
@@ -41,6 +42,31 @@
 // 3.2 KiB when the handler itself blocks in ReadMessage; both figures
 // include the test client's end of the loopback socket. Goroutine stacks
 // (at least 2 KiB each, typically more) come on top.
+//
+// # Compression
+//
+// With permessage-deflate, messages of at least the threshold (1024 bytes
+// by default) are sent compressed, unless Message.Uncompressed is set, and
+// compressed messages received are inflated, at most up to the read limit:
+// a message that would inflate beyond it closes the connection with
+// StatusMessageTooBig however small it is on the wire.
+//
+// By default both ends are asked not to keep their compression context
+// between messages (server_no_context_takeover and
+// client_no_context_takeover). A compress/flate writer and reader are then
+// taken from a pool for one message and returned at once, so an idle
+// compressing connection keeps no more memory than one without
+// compression (measured by TestIdleConnMemoryDeflate: about 0.8 KiB, as
+// above). With CompressContextTakeover the connection keeps its flate
+// writer, and with DecompressContextTakeover the last 32 KiB it
+// decompressed: together, measured the same way, about 0.8 MiB per
+// connection at the default level (more at flate.BestSpeed), which is why
+// they are off by default.
+//
+// compress/flate always compresses with a 32 KiB window. A peer limiting
+// this side's window (server_max_window_bits below 15 in a client's
+// offer) is accepted, but messages are then sent uncompressed; the Dial
+// side never offers client_max_window_bits, so a server cannot ask it.
 //
 // # Concurrency
 //

@@ -32,6 +32,7 @@ type frameHeader struct {
 	fin    bool
 	op     byte
 	masked bool
+	rsv1   bool   // compressed message (permessage-deflate)
 	key    uint32 // masking key as loaded little-endian from the wire
 	length uint64
 }

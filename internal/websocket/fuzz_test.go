@@ -80,3 +80,73 @@ func heapAllocated() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// FuzzInflate is FuzzReadFrames on a connection that negotiated
+// permessage-deflate: compressed messages (RSV1) are inflated, and the
+// decompressed size must respect the read limit whatever the input (no
+// decompression bomb gets through), with or without a decompression
+// history (context takeover, selected by the first input byte).
+func FuzzInflate(f *testing.F) {
+	masked := func(fr rawFrame) []byte { fr.masked = true; return encodeFrame(fr) }
+	z := func(p []byte) []byte { return compressRaw(f, p) }
+	zeros := append(z(make([]byte, 64<<10)), 0, 0, 0xff, 0xff)
+	seeds := [][]byte{
+		append([]byte{0}, masked(rawFrame{fin: true, rsv: 4, op: opText, payload: z([]byte("hello hello hello"))})...),
+		append([]byte{1}, append(
+			masked(rawFrame{fin: true, rsv: 4, op: opText, payload: z([]byte("context context"))}),
+			masked(rawFrame{fin: true, rsv: 4, op: opText, payload: z([]byte("context context"))})...)...),
+		append(append(append([]byte{0},
+			masked(rawFrame{rsv: 4, op: opBinary, payload: z(bytes.Repeat([]byte{7}, 300))[:5]})...),
+			masked(rawFrame{fin: true, op: opPing, payload: []byte("p")})...),
+			masked(rawFrame{fin: true, op: opContinuation, payload: z(bytes.Repeat([]byte{7}, 300))[5:]})...),
+		// Inflates past the limit.
+		append([]byte{0}, masked(rawFrame{fin: true, rsv: 4, op: opBinary, payload: zeros})...),
+		append([]byte{1}, masked(rawFrame{fin: true, rsv: 4, op: opBinary, payload: []byte{0xff, 0, 0}})...),
+		append([]byte{0}, masked(rawFrame{fin: true, rsv: 4, op: opContinuation, payload: z([]byte("x"))})...),
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	const limit = 1024
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		takeover := data[0]&1 != 0
+		data = data[1:]
+		allocBefore := heapAllocated()
+
+		c := newConn(&memConn{r: bytes.NewReader(data), w: io.Discard}, false, nil, limit)
+		c.dfl = newDeflateState(&CompressionOptions{}, true, false, takeover)
+		var err error
+		for messages := 0; ; messages++ {
+			if messages > len(data) {
+				t.Fatalf("read %d messages from %d bytes", messages, len(data))
+			}
+			var typ MessageType
+			var msg []byte
+			typ, msg, err = c.ReadMessage()
+			if err != nil {
+				break
+			}
+			if len(msg) > limit {
+				t.Fatalf("message of %d bytes exceeds the limit", len(msg))
+			}
+			if typ == TextMessage && !utf8.Valid(msg) {
+				t.Fatalf("invalid UTF-8 text message %q", msg)
+			}
+		}
+		if _, _, err := c.ReadMessage(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("ReadMessage after %v = %v, want ErrClosed", err, err)
+		}
+		if len(c.dfl.hist) > windowSize {
+			t.Fatalf("history of %d bytes", len(c.dfl.hist))
+		}
+		// As in FuzzReadFrames, plus a flate reader (about 40 KiB when the
+		// pool is empty), output buffers up to twice the limit, and the
+		// 32 KiB history.
+		if alloc, bound := heapAllocated()-allocBefore, uint64(8*limit+64*len(data)+1<<20); alloc > bound {
+			t.Fatalf("allocated %d bytes for %d input bytes, want <= %d", alloc, len(data), bound)
+		}
+	})
+}

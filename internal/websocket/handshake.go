@@ -64,8 +64,13 @@ type UpgradeOptions struct {
 	// ReadLimit is the maximum size in bytes of one message (after
 	// reassembly of fragments). Zero means 1e6 bytes. A larger message
 	// makes the connection send a close frame with StatusMessageTooBig and
-	// ReadMessage return an error wrapping ErrMessageTooBig.
+	// ReadMessage return an error wrapping ErrMessageTooBig. With
+	// compression, the limit applies to the decompressed message.
 	ReadLimit int64
+	// Compression, if set, accepts a client's permessage-deflate offer
+	// (RFC 7692). Nil means no extension is negotiated, as with the
+	// official server's default (perMessageDeflate: false).
+	Compression *CompressionOptions
 }
 
 // Upgrade validates the client's opening handshake (a GET request over
@@ -77,7 +82,8 @@ type UpgradeOptions struct {
 // Upgrade Required with "Sec-WebSocket-Version: 13" for a missing or
 // unsupported version, 400 Bad Request with a short text body otherwise)
 // and returns an error wrapping ErrBadHandshake. Origin checking is left to
-// the caller. No extension or subprotocol is ever negotiated.
+// the caller. No subprotocol is ever negotiated; the permessage-deflate
+// extension is when opts.Compression is set and the client offers it.
 //
 // Bytes the client sent right after its handshake are kept. To let the
 // HTTP server release its per-request state, return from the handler after
@@ -90,6 +96,15 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	key, err := checkUpgrade(w, r)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkCompressionOptions(opts.Compression); err != nil {
+		http.Error(w, "websocket: invalid server configuration", http.StatusInternalServerError)
+		return nil, err
+	}
+	var ext string
+	var dfl *deflateState
+	if opts.Compression != nil {
+		ext, dfl = acceptDeflate(r.Header.Values("Sec-WebSocket-Extensions"), opts.Compression)
 	}
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
@@ -109,6 +124,11 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 		"Sec-WebSocket-Accept: "...)
 	resp = append(resp, computeAccept(key)...)
 	resp = append(resp, "\r\n"...)
+	if ext != "" {
+		resp = append(resp, "Sec-WebSocket-Extensions: "...)
+		resp = append(resp, ext...)
+		resp = append(resp, "\r\n"...)
+	}
 	if len(opts.ResponseHeader) > 0 {
 		var extra bytes.Buffer
 		// Header.WriteSubset sanitizes values; it cannot fail on a Buffer.
@@ -125,6 +145,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	resp = append(resp, "\r\n"...)
 
 	c := newConn(nc, false, leftover, opts.ReadLimit)
+	c.dfl = dfl
 	// The hijacked buffers belong to the net/http connection, which stays
 	// reachable while the handler runs. Detach their 4 KiB arrays so they
 	// can be collected even if the handler blocks reading this Conn; the
@@ -176,7 +197,8 @@ func checkUpgrade(w http.ResponseWriter, r *http.Request) (string, error) {
 type DialOptions struct {
 	// Header holds extra request headers (e.g. Cookie, Authorization). A
 	// Host entry overrides the host sent; the handshake headers cannot be
-	// overridden, and Sec-WebSocket-Extensions is dropped.
+	// overridden, and Sec-WebSocket-Extensions is dropped (see
+	// Compression).
 	Header http.Header
 	// TLSConfig is used for wss:// URLs; nil means the default
 	// configuration. ServerName defaults to the URL's host, and ALPN is
@@ -187,6 +209,10 @@ type DialOptions struct {
 	// ReadLimit is the maximum size in bytes of one message; zero means
 	// 1e6 bytes. See UpgradeOptions.ReadLimit.
 	ReadLimit int64
+	// Compression, if set, offers the permessage-deflate extension
+	// (RFC 7692); the server may accept or decline it. Nil means no
+	// offer.
+	Compression *CompressionOptions
 }
 
 // maxErrorBody is the number of bytes of a failed handshake's response body
@@ -205,6 +231,9 @@ const maxErrorBody = 1024
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
 	if opts == nil {
 		opts = &DialOptions{}
+	}
+	if err := checkCompressionOptions(opts.Compression); err != nil {
+		return nil, nil, err
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -307,6 +336,9 @@ func clientHandshake(ctx context.Context, raw net.Conn, u *url.URL, secure bool,
 		req.Host = h
 	}
 	req.Header.Del("Sec-WebSocket-Extensions")
+	if opts.Compression != nil {
+		req.Header.Set("Sec-WebSocket-Extensions", deflateOffer(opts.Compression))
+	}
 	req.Header.Set("Upgrade", "websocket")
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Sec-WebSocket-Key", key)
@@ -339,8 +371,15 @@ func clientHandshake(ctx context.Context, raw net.Conn, u *url.URL, secure bool,
 		return nil, resp, fmt.Errorf(`%w: Connection header must contain "upgrade"`, ErrBadHandshake)
 	case resp.Header.Get("Sec-WebSocket-Accept") != computeAccept(key):
 		return nil, resp, fmt.Errorf("%w: invalid Sec-WebSocket-Accept", ErrBadHandshake)
-	case resp.Header.Get("Sec-WebSocket-Extensions") != "":
+	case opts.Compression == nil && resp.Header.Get("Sec-WebSocket-Extensions") != "":
 		return nil, resp, fmt.Errorf("%w: server selected an extension that was not offered", ErrBadHandshake)
+	}
+	var dfl *deflateState
+	if opts.Compression != nil {
+		var err error
+		if dfl, err = acceptDeflateResponse(resp.Header.Values("Sec-WebSocket-Extensions"), opts.Compression); err != nil {
+			return nil, resp, fmt.Errorf("%w: %w", ErrBadHandshake, err)
+		}
 	}
 	if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" && !headerHasToken(req.Header, "Sec-WebSocket-Protocol", p) {
 		return nil, resp, fmt.Errorf("%w: server selected a subprotocol that was not offered", ErrBadHandshake)
@@ -350,5 +389,7 @@ func clientHandshake(ctx context.Context, raw net.Conn, u *url.URL, secure bool,
 	if n := br.Buffered(); n > 0 {
 		leftover, _ = br.Peek(n) // cannot fail: n bytes are buffered
 	}
-	return newConn(nc, true, leftover, opts.ReadLimit), resp, nil
+	c := newConn(nc, true, leftover, opts.ReadLimit)
+	c.dfl = dfl
+	return c, resp, nil
 }

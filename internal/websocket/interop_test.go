@@ -3,15 +3,18 @@ package websocket
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,12 +83,75 @@ func TestInteropNodeClient(t *testing.T) {
 	wantCloseError(t, await(t, final), 4000, "done")
 }
 
+// TestInteropNodeClientDeflate runs testdata/ws_deflate_client.js, a ws
+// client offering permessage-deflate, against an echo server accepting it.
+func TestInteropNodeClientDeflate(t *testing.T) {
+	dir := nodeTestdata(t)
+	final := make(chan error, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Upgrade(w, r, &UpgradeOptions{ReadLimit: 8 << 20, Compression: &CompressionOptions{}})
+		if err != nil {
+			t.Errorf("Upgrade: %v", err)
+			return
+		}
+		go func() {
+			defer c.CloseNow()
+			for {
+				typ, data, err := c.ReadMessage()
+				if err != nil {
+					final <- err
+					return
+				}
+				if err := c.WriteMessage(typ, data); err != nil {
+					final <- err
+					return
+				}
+			}
+		}()
+	}))
+	defer hs.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "ws_deflate_client.js", wsURL(hs.URL)+"/")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("node ws_deflate_client.js: %v\n%s", err, out)
+	}
+	wantCloseError(t, await(t, final), 4000, "done")
+}
+
 // TestInteropNodeServer dials the ws server in testdata/ws_server.js.
-func TestInteropNodeServer(t *testing.T) {
+func TestInteropNodeServer(t *testing.T) { testInteropNodeServer(t, false) }
+
+// TestInteropNodeServerDeflate dials the ws server in testdata/ws_server.js
+// with permessage-deflate enabled on both ends, and checks that the server's
+// compressed messages are read (a large compressible message arrives in far
+// fewer bytes than its size) and that ours are accepted.
+func TestInteropNodeServerDeflate(t *testing.T) { testInteropNodeServer(t, true) }
+
+// countingConn counts the bytes read from a net.Conn.
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func testInteropNodeServer(t *testing.T, deflate bool) {
 	dir := nodeTestdata(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "ws_server.js")
+	args := []string{"ws_server.js"}
+	if deflate {
+		args = append(args, "deflate")
+	}
+	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -109,10 +175,24 @@ func TestInteropNodeServer(t *testing.T) {
 		t.Fatalf("ws_server.js: unexpected output %q: %v", lines.Text(), err)
 	}
 
-	c, resp, err := Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/", port), &DialOptions{
+	var counted *countingConn
+	dopts := &DialOptions{
 		Header:    http.Header{"Cookie": {"sid=42"}},
 		ReadLimit: 8 << 20,
-	})
+	}
+	if deflate {
+		dopts.Compression = &CompressionOptions{Level: flate.BestSpeed}
+		dopts.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			counted = &countingConn{Conn: nc}
+			return counted, nil
+		}
+	}
+	c, resp, err := Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/", port), dopts)
 	if err != nil {
 		t.Fatalf("Dial: %v\n%s", err, stderr.Bytes())
 	}
@@ -131,15 +211,29 @@ func TestInteropNodeServer(t *testing.T) {
 	// Greeting, a fragmented message, and the server's notice that it got
 	// the pong answering its ping.
 	expect(TextMessage, []byte("welcome cookie=sid=42"))
+	if deflate {
+		if c.dfl == nil {
+			t.Fatalf("permessage-deflate not negotiated: %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+		}
+		before := counted.read.Load()
+		if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "permessage-deflate; server_no_context_takeover; client_no_context_takeover" {
+			t.Fatalf("negotiated %q", ext)
+		}
+		want := "extensions=permessage-deflate " + strings.Repeat("big ", 100000)
+		expect(TextMessage, []byte(want))
+		if n := counted.read.Load() - before; n > 20000 {
+			t.Fatalf("read %d bytes for a %d-byte message: not compressed", n, len(want))
+		}
+	}
 	expect(TextMessage, []byte("frag-mented"))
 	expect(TextMessage, []byte("pong:srv-ping"))
 
 	echo := []Message{
-		{TextMessage, []byte("hello")},
-		{BinaryMessage, []byte{0, 1, 2, 255}},
-		{TextMessage, []byte{}},
-		{BinaryMessage, payload(3<<20, BinaryMessage, 1)},
-		{TextMessage, payload(70_000, TextMessage, 2)},
+		{Type: TextMessage, Data: []byte("hello")},
+		{Type: BinaryMessage, Data: []byte{0, 1, 2, 255}},
+		{Type: TextMessage, Data: []byte{}},
+		{Type: BinaryMessage, Data: payload(3<<20, BinaryMessage, 1)},
+		{Type: TextMessage, Data: payload(70_000, TextMessage, 2)},
 	}
 	for _, m := range echo {
 		if err := c.WriteMessage(m.Type, m.Data); err != nil {
@@ -150,7 +244,7 @@ func TestInteropNodeServer(t *testing.T) {
 	var batch []Message
 	for i := range 100 {
 		typ := MessageType(1 + i%2)
-		batch = append(batch, Message{typ, payload(i*50, typ, uint64(i))})
+		batch = append(batch, Message{Type: typ, Data: payload(i*50, typ, uint64(i))})
 	}
 	if err := c.WriteMessages(batch); err != nil {
 		t.Fatal(err)

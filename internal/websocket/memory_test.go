@@ -2,11 +2,13 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -132,4 +134,116 @@ func heapInUse() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// TestIdleConnMemoryDeflate measures the heap retained per idle server
+// connection that negotiated permessage-deflate and exchanged one
+// compressed message each way. Without context takeover (the default) an
+// idle connection must cost what one without compression does; with it,
+// the figure is the documented price of keeping the compressor and the
+// decompression history.
+func TestIdleConnMemoryDeflate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens many connections")
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  CompressionOptions
+		n     int
+		bound float64
+	}{
+		{"no context takeover", CompressionOptions{}, 1000, 3 << 10},
+		{"context takeover", CompressionOptions{CompressContextTakeover: true, DecompressContextTakeover: true}, 50, 2 << 20},
+		{"context takeover, best speed", CompressionOptions{Level: 1, CompressContextTakeover: true, DecompressContextTakeover: true}, 50, 2 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			per := measureIdleDeflateConns(t, tc.n, &tc.opts)
+			t.Logf("heap per idle connection: %.0f bytes", per)
+			if per > tc.bound {
+				t.Errorf("heap per idle connection = %.0f bytes, want <= %.0f", per, tc.bound)
+			}
+		})
+	}
+}
+
+// measureIdleDeflateConns opens n connections with compression, sends a
+// compressed message each way on each, and returns the heap growth per
+// connection once they are idle.
+func measureIdleDeflateConns(t *testing.T, n int, opts *CompressionOptions) float64 {
+	servers := make(chan *Conn, n+10)
+	clients := make([]net.Conn, 0, n)
+	done := make(chan struct{}, n+10)
+	reading := make(chan struct{}, n+10)
+	msg := bytes.Repeat([]byte("compressible "), 200)
+	zmsg := compressRaw(t, msg)
+
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Upgrade(w, r, &UpgradeOptions{Compression: opts})
+		if err != nil || c.dfl == nil {
+			t.Errorf("Upgrade: %v, compression %v", err, c != nil && c.dfl != nil)
+			return
+		}
+		servers <- c
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := c.WriteMessage(TextMessage, msg); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+			if _, data, err := c.ReadMessage(); err != nil || !bytes.Equal(data, msg) {
+				t.Errorf("read: %v", err)
+				return
+			}
+			reading <- struct{}{}
+			c.ReadMessage() // blocks until the connection is closed
+		}()
+	}))
+	defer hs.Close()
+	addr := hs.Listener.Addr().String()
+
+	dial := func() net.Conn {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		hsReq := strings.Replace(rawHandshake, "\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", 1)
+		if _, err := io.WriteString(nc, hsReq); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReaderSize(nc, 512)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("handshake: %v %v", resp, err)
+		}
+		if f := readRaw(t, br); f.rsv != 4 {
+			t.Fatalf("server message not compressed: %+v", f)
+		}
+		writeRaw(t, nc, rawFrame{fin: true, rsv: 4, op: opText, masked: true, payload: zmsg})
+		await(t, reading)
+		return nc
+	}
+	closeAll := func(clients []net.Conn) {
+		for _, nc := range clients {
+			nc.Close()
+		}
+		for range clients {
+			c := <-servers
+			c.CloseNow()
+			await(t, done)
+		}
+	}
+
+	var warm []net.Conn
+	for range 10 {
+		warm = append(warm, dial())
+	}
+	closeAll(warm)
+
+	before := heapInUse()
+	for range n {
+		clients = append(clients, dial())
+	}
+	after := heapInUse()
+	closeAll(clients)
+	return float64(after-before) / float64(n)
 }

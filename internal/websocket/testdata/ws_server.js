@@ -1,15 +1,24 @@
 // A `ws` server for TestInteropNodeServer: prints "PORT <n>", then serves
 // one connection: greets it, sends a fragmented message and a ping, echoes
 // messages, and closes with 4001 when asked to. Exits when the connection
-// is closed.
+// is closed. With the argument "deflate" it enables permessage-deflate
+// (compressing every message) and sends a large compressible message
+// after the greeting.
 'use strict';
 
 const { WebSocketServer } = require('ws');
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+const deflate = process.argv[2] === 'deflate';
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
+  maxPayload: 8 << 20,
+});
 wss.on('listening', () => console.log('PORT ' + wss.address().port));
 wss.on('connection', (ws, req) => {
   ws.send('welcome cookie=' + (req.headers.cookie || ''));
+  if (deflate) ws.send('extensions=' + ws.extensions + ' ' + 'big '.repeat(100000));
   ws.send('frag-', { fin: false });
   ws.send('mented', { fin: true });
   ws.on('pong', (data) => ws.send('pong:' + data.toString()));

@@ -1,0 +1,521 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn is one connection served by the fast path. One goroutine at a time
+// owns it: the one that accepted it, or the background read that outlived
+// a request (see serveRequest).
+type conn struct {
+	srv      *Server
+	nc       net.Conn
+	idle     bool         // waiting for a request; guarded by srv.mu
+	waitFrom atomic.Int64 // when the wait for a request head began (UnixNano), 0 when not waiting; see Server.sweep
+	tls      *tls.ConnectionState
+	remote   string // RemoteAddr().String(), once
+
+	br      *bufio.Reader // over connReader{c}
+	out     []byte        // the response being written, reused
+	body    []byte        // the body being buffered, reused
+	rheader http.Header   // the response header map, cleared and reused
+	w       response      // the response, reused
+
+	// The request in progress, and the read that watches the connection
+	// while a handler waits.
+	mu          sync.Mutex
+	ctx         *reqContext
+	bodyLeft    int64 // body bytes the handler has not read
+	wantBgRead  bool  // the context's Done was asked for before the body was read
+	bg          uint8 // bgNone, bgRunning or bgFinished
+	bgDone      chan struct{}
+	inherit     bool // the request ended during the background read, which goes on with the connection
+	hijacked    bool
+	requestDone bool
+	bgAborting  atomic.Bool
+	bgByte      [1]byte
+	bgGotByte   bool
+	bgErr       error
+}
+
+const (
+	bgNone = iota
+	bgRunning
+	bgFinished
+)
+
+// connReader is what the read buffer reads from: the connection, after a
+// byte the background read took.
+type connReader struct{ c *conn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	c := r.c
+	if c.bgGotByte {
+		c.bgGotByte = false
+		p[0] = c.bgByte[0]
+		return 1, nil
+	}
+	if c.bgErr != nil {
+		return 0, c.bgErr
+	}
+	return c.nc.Read(p)
+}
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, BufferSize) }}
+
+func (c *conn) serve() {
+	c.br = bufPool.Get().(*bufio.Reader)
+	c.br.Reset(connReader{c})
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(c.srv.headerTimeout()))
+		if err := tc.Handshake(); err != nil {
+			c.close()
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
+			// HTTP/2: net/http's, with the connection untouched.
+			c.release()
+			c.srv.forget(c)
+			c.srv.handoff.give(tc)
+			return
+		}
+		c.tls = &st
+	}
+	c.loop()
+}
+
+func (c *conn) remoteAddr() string {
+	if c.remote == "" {
+		c.remote = c.nc.RemoteAddr().String()
+	}
+	return c.remote
+}
+
+// release gives the read buffer back.
+func (c *conn) release() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		bufPool.Put(c.br)
+		c.br = nil
+	}
+}
+
+// close ends the connection.
+func (c *conn) close() {
+	c.release()
+	_ = c.nc.Close()
+	c.srv.forget(c)
+}
+
+// step is what serveRequest tells the loop.
+type step uint8
+
+const (
+	stepNext  step = iota // serve the next request
+	stepClose             // close the connection
+	stepLeave             // another goroutine has the connection now
+)
+
+// loop serves requests until the connection ends or passes to another
+// goroutine (a hijacking handler, net/http, or the background read).
+func (c *conn) loop() {
+	for {
+		if !c.srv.setIdle(c, true) {
+			c.close()
+			return
+		}
+		c.waitFrom.Store(time.Now().UnixNano())
+		_, err := c.br.Peek(1)
+		if !c.srv.setIdle(c, false) || err != nil {
+			c.close()
+			return
+		}
+		n, err := c.readHead()
+		if err != nil {
+			c.close()
+			return
+		}
+		var h head
+		ok := n > 0
+		if ok {
+			b, _ := c.br.Peek(n)
+			h, ok = parseHead(b, c.srv.Path)
+		}
+		c.waitFrom.Store(0)
+		if !ok {
+			// net/http answers it, and whatever follows on the connection.
+			c.srv.forget(c)
+			c.srv.handoff.give(&prefixConn{Conn: c.nc, r: c.br})
+			return
+		}
+		_, _ = c.br.Discard(n)
+		switch c.serveRequest(&h) {
+		case stepClose:
+			c.close()
+			return
+		case stepLeave:
+			return
+		}
+	}
+}
+
+// readHead waits until the read buffer holds a whole request head, and
+// returns its length, or 0 if it does not fit in the buffer. A head ended
+// by bare line feeds counts as whole too (parseHead refuses it: net/http
+// then answers it).
+func (c *conn) readHead() (int, error) {
+	from := 0
+	for {
+		buffered := c.br.Buffered()
+		b, _ := c.br.Peek(buffered)
+		for i := from; i < len(b); i++ {
+			if b[i] != '\n' {
+				continue
+			}
+			if i+1 < len(b) && b[i+1] == '\n' {
+				return i + 2, nil
+			}
+			if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+				return i + 3, nil
+			}
+		}
+		if buffered >= BufferSize {
+			return 0, nil
+		}
+		from = max(0, buffered-2)
+		if _, err := c.br.Peek(buffered + 1); err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+// serveRequest runs the handler on h and writes its response.
+func (c *conn) serveRequest(h *head) step {
+	ctx := &reqContext{c: c}
+	c.mu.Lock()
+	c.ctx = ctx
+	c.bodyLeft = h.contentLength
+	c.wantBgRead = false
+	c.requestDone = false
+	c.bg = bgNone
+	c.mu.Unlock()
+
+	var body io.ReadCloser = http.NoBody
+	if h.contentLength > 0 {
+		body = &bodyReader{c: c}
+	}
+	req := &http.Request{
+		Method:        h.method,
+		URL:           &url.URL{Path: h.path, RawQuery: h.rawQuery},
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h.header,
+		Body:          body,
+		ContentLength: h.contentLength,
+		Close:         h.closeConn,
+		Host:          h.host,
+		RemoteAddr:    c.remoteAddr(),
+		RequestURI:    h.target,
+		TLS:           c.tls,
+	}
+	req = req.WithContext(ctx)
+	if c.rheader == nil {
+		c.rheader = make(http.Header, 8)
+	}
+	clear(c.rheader)
+	c.w = response{c: c, header: c.rheader, body: c.body[:0], contentLength: -1, closeAfter: h.closeConn}
+	w := &c.w
+	ok := c.runHandler(w, req)
+
+	c.mu.Lock()
+	c.requestDone = true
+	hijacked := c.hijacked
+	c.mu.Unlock()
+	ctx.cancel(context.Canceled)
+	if hijacked {
+		c.srv.forget(c)
+		return stepLeave
+	}
+	if ok {
+		ok = w.finish() == nil
+	}
+	if cap(w.body) <= 16<<10 {
+		c.body = w.body[:0]
+	}
+	if w.deadlineSet {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	if !ok || w.closeAfter {
+		return stepClose
+	}
+	// What the handler left of the body is read and dropped, up to a
+	// bound, as net/http does; past it the connection closes.
+	c.mu.Lock()
+	left := c.bodyLeft
+	c.mu.Unlock()
+	if left > 0 {
+		if left > 256<<10 {
+			return stepClose
+		}
+		c.waitFrom.Store(time.Now().UnixNano())
+		_, err := c.br.Discard(int(left))
+		c.waitFrom.Store(0)
+		if err != nil {
+			return stepClose
+		}
+	}
+	c.mu.Lock()
+	if c.bg == bgRunning {
+		// The read watching the connection waits for the next request
+		// anyway: it goes on with the connection, and this goroutine ends
+		// (rather than stopping that read and reading again).
+		c.inherit = true
+		c.mu.Unlock()
+		c.waitFrom.Store(time.Now().UnixNano())
+		if !c.srv.setIdle(c, true) {
+			_ = c.nc.Close() // shutting down: the read fails and ends the connection
+		}
+		return stepLeave
+	}
+	c.mu.Unlock()
+	if c.bgErr != nil {
+		return stepClose
+	}
+	return stepNext
+}
+
+// runHandler calls the handler; a panic other than http.ErrAbortHandler
+// is logged as net/http logs it. It reports false after a panic.
+func (c *conn) runHandler(w *response, r *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			if v == http.ErrAbortHandler {
+				return
+			}
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			c.logf("http: panic serving %v: %v\n%s", c.nc.RemoteAddr(), v, buf)
+		}
+	}()
+	c.srv.Handler.ServeHTTP(w, r)
+	return true
+}
+
+func (c *conn) logf(format string, args ...any) {
+	if l := c.srv.Fallback.ErrorLog; l != nil {
+		l.Printf(format, args...)
+		return
+	}
+	log.New(os.Stderr, "", log.LstdFlags).Printf(format, args...)
+}
+
+// bodyReader reads a Content-Length body from the read buffer.
+type bodyReader struct{ c *conn }
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	c := b.c
+	c.mu.Lock()
+	left, done := c.bodyLeft, c.requestDone
+	c.mu.Unlock()
+	if done {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := c.br.Read(p)
+	c.mu.Lock()
+	c.bodyLeft -= int64(n)
+	left = c.bodyLeft
+	start := left == 0 && c.wantBgRead
+	c.mu.Unlock()
+	if start {
+		c.startBackgroundRead()
+	}
+	if left == 0 {
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil }
+
+// wantDone is called when the request's context is first asked for its
+// Done channel: a read in the background then watches the connection, so
+// that the context ends when the client goes away (as net/http does once
+// the body is read).
+func (c *conn) wantDone() {
+	c.mu.Lock()
+	if c.requestDone || c.hijacked || c.bg != bgNone {
+		c.mu.Unlock()
+		return
+	}
+	if c.bodyLeft > 0 {
+		c.wantBgRead = true
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.startBackgroundRead()
+}
+
+func (c *conn) startBackgroundRead() {
+	c.mu.Lock()
+	if c.requestDone || c.hijacked || c.bg != bgNone {
+		c.mu.Unlock()
+		return
+	}
+	// A byte still buffered means the client sent more (pipelining): the
+	// connection is alive, nothing to watch.
+	if c.br.Buffered() > 0 {
+		c.bg = bgFinished
+		c.mu.Unlock()
+		return
+	}
+	c.bg = bgRunning
+	c.bgDone = make(chan struct{})
+	ctx := c.ctx
+	c.mu.Unlock()
+	go c.backgroundRead(ctx)
+}
+
+// backgroundRead reads one byte: the next request's first, or the end of
+// the connection, which ends ctx.
+func (c *conn) backgroundRead(ctx *reqContext) {
+	n, err := c.nc.Read(c.bgByte[:])
+	aborted := false
+	c.mu.Lock()
+	if n == 1 {
+		c.bgGotByte = true
+	}
+	if err != nil {
+		var ne net.Error
+		if c.bgAborting.Load() && errors.As(err, &ne) && ne.Timeout() {
+			aborted = true
+		} else {
+			c.bgErr = err
+		}
+	}
+	c.bg = bgFinished
+	inherit := c.inherit
+	c.inherit = false
+	done := c.bgDone
+	c.mu.Unlock()
+	close(done)
+	if err != nil && !aborted {
+		ctx.cancel(context.Canceled)
+	}
+	if inherit {
+		if c.bgErr != nil {
+			c.close()
+			return
+		}
+		c.loop()
+	}
+}
+
+// aLongTimeAgo is a read deadline that unblocks a read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// abortBackgroundRead stops the background read of a request in
+// progress, if any, keeping what it read.
+func (c *conn) abortBackgroundRead() {
+	c.mu.Lock()
+	running, done := c.bg == bgRunning, c.bgDone
+	c.mu.Unlock()
+	if !running {
+		return
+	}
+	c.bgAborting.Store(true)
+	_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	<-done
+	c.bgAborting.Store(false)
+	_ = c.nc.SetReadDeadline(time.Time{})
+}
+
+// reqContext is a request's context: it ends when the handler returns or
+// the client closes the connection (once watched, see wantDone).
+type reqContext struct {
+	c    *conn
+	mu   sync.Mutex
+	done chan struct{}
+	err  error
+}
+
+func (x *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (x *reqContext) Done() <-chan struct{} {
+	x.mu.Lock()
+	if x.done != nil {
+		d := x.done
+		x.mu.Unlock()
+		return d
+	}
+	x.done = make(chan struct{})
+	d := x.done
+	ended := x.err != nil
+	if ended {
+		close(x.done)
+	}
+	x.mu.Unlock()
+	if !ended {
+		x.c.wantDone()
+	}
+	return d
+}
+
+func (x *reqContext) Err() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.err
+}
+
+func (x *reqContext) Value(key any) any {
+	switch key {
+	case http.ServerContextKey:
+		return x.c.srv.Fallback
+	case http.LocalAddrContextKey:
+		return x.c.nc.LocalAddr()
+	}
+	return nil
+}
+
+func (x *reqContext) cancel(err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil {
+		return
+	}
+	x.err = err
+	if x.done != nil {
+		close(x.done)
+	}
+}
+
+func (x *reqContext) String() string { return "h1.requestContext" }

@@ -1,0 +1,317 @@
+package h1
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// response is the http.ResponseWriter of the fast path. The status line
+// and the handler's headers are fixed at WriteHeader; the framing
+// (Content-Length or chunked), Date and Connection are added when the
+// response is first sent: at the end of the handler, at a Flush, or when
+// the body outgrows the buffer. A small response is one write system call.
+type response struct {
+	c      *conn
+	header http.Header
+
+	status        int
+	wroteHeader   bool
+	sniff         bool  // no Content-Type: sniff it from the body, as net/http does
+	contentLength int64 // from the handler's header, -1 if none
+	written       int64 // body bytes written by the handler
+
+	head     []byte // status line and handler headers, without the final CRLF
+	body     []byte // body not yet sent
+	sent     bool   // the head went out
+	chunked  bool
+	finished bool
+
+	closeAfter  bool
+	deadlineSet bool // the handler set a read deadline, cleared after it
+}
+
+// maxBuffered is how much body is kept before the head goes out.
+const maxBuffered = 64 << 10
+
+func (w *response) Header() http.Header { return w.header }
+
+func (w *response) WriteHeader(code int) {
+	if w.wroteHeader || w.c.hijacked {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("h1: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 200 {
+		return // informational responses are not sent by this server
+	}
+	w.wroteHeader = true
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, ok := parseContentLength(cl); ok {
+			w.contentLength = n
+		}
+	}
+	_, hasType := w.header["Content-Type"]
+	w.sniff = !hasType && bodyAllowed(code)
+	if hasToken(w.header.Get("Connection"), "close") {
+		w.closeAfter = true
+	}
+	h := w.c.out[:0]
+	h = append(h, "HTTP/1.1 "...)
+	h = strconv.AppendInt(h, int64(code), 10)
+	h = append(h, ' ')
+	h = append(h, http.StatusText(code)...)
+	h = append(h, "\r\n"...)
+	for k, vs := range w.header {
+		if !validFieldName(k) {
+			continue
+		}
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection", "Date":
+			if k != "Date" {
+				continue // framing is ours
+			}
+		}
+		for _, v := range vs {
+			h = append(h, k...)
+			h = append(h, ": "...)
+			h = appendFieldValue(h, v)
+			h = append(h, "\r\n"...)
+		}
+	}
+	w.head = h
+}
+
+func bodyAllowed(code int) bool {
+	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.c.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if len(w.body)+len(p) <= maxBuffered && (!w.sent || w.chunked) {
+		w.body = append(w.body, p...)
+		return len(p), nil
+	}
+	if w.chunked {
+		w.body = append(w.body, p...)
+		return len(p), w.flush(false)
+	}
+	if err := w.flush(false); err != nil {
+		return 0, err
+	}
+	if w.chunked { // the flush chose chunked framing
+		w.body = append(w.body, p...)
+		return len(p), w.flush(false)
+	}
+	return w.c.nc.Write(p)
+}
+
+// commit appends the framing headers and the blank line to the head;
+// final tells whether the whole body is known.
+func (w *response) commit(final bool) []byte {
+	h := w.head
+	if _, ok := w.header["Date"]; !ok {
+		h = append(h, "Date: "...)
+		h = append(h, httpDate()...)
+		h = append(h, "\r\n"...)
+	}
+	if w.sniff && len(w.body) > 0 {
+		h = append(h, "Content-Type: "...)
+		h = append(h, http.DetectContentType(w.body)...)
+		h = append(h, "\r\n"...)
+	}
+	switch {
+	case !bodyAllowed(w.status):
+	case w.contentLength >= 0:
+		h = append(h, "Content-Length: "...)
+		h = strconv.AppendInt(h, w.contentLength, 10)
+		h = append(h, "\r\n"...)
+	case final:
+		h = append(h, "Content-Length: "...)
+		h = strconv.AppendInt(h, int64(len(w.body)), 10)
+		h = append(h, "\r\n"...)
+	default:
+		w.chunked = true
+		h = append(h, "Transfer-Encoding: chunked\r\n"...)
+	}
+	if w.closeAfter || w.c.srv.isShutdown() {
+		w.closeAfter = true
+		h = append(h, "Connection: close\r\n"...)
+	}
+	h = append(h, "\r\n"...)
+	w.sent = true
+	return h
+}
+
+// flush sends the head if not yet sent and the buffered body.
+func (w *response) flush(final bool) error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	var out []byte
+	if w.sent {
+		out = w.c.out[:0]
+	} else {
+		out = w.commit(final)
+	}
+	if w.chunked {
+		if len(w.body) > 0 {
+			out = strconv.AppendInt(out, int64(len(w.body)), 16)
+			out = append(out, "\r\n"...)
+			out = append(out, w.body...)
+			out = append(out, "\r\n"...)
+		}
+		if final {
+			out = append(out, "0\r\n\r\n"...)
+		}
+	} else {
+		out = append(out, w.body...)
+	}
+	w.body = w.body[:0]
+	w.head = nil
+	// Keep the buffer for the next response unless a large one grew it.
+	if cap(out) <= 16<<10 {
+		w.c.out = out[:0]
+	} else {
+		w.c.out = nil
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := w.c.nc.Write(out)
+	return err
+}
+
+// finish ends the response after the handler returned.
+func (w *response) finish() error {
+	if w.finished {
+		return nil
+	}
+	w.finished = true
+	if w.contentLength >= 0 && w.written != w.contentLength {
+		// A short body would desynchronise the connection.
+		w.closeAfter = true
+		if !w.sent {
+			w.contentLength = -1
+		} else {
+			_ = w.flush(false)
+			return errShortBody
+		}
+	}
+	return w.flush(true)
+}
+
+var errShortBody = errors.New("h1: handler wrote less than its Content-Length")
+
+// Flush sends what was written so far.
+func (w *response) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush, with the write's error.
+func (w *response) FlushError() error {
+	if w.c.hijacked {
+		return http.ErrHijacked
+	}
+	return w.flush(false)
+}
+
+// Hijack hands the connection to the handler. Bytes already read stay in
+// the returned reader.
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c := w.c
+	if c.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	if w.sent {
+		return nil, nil, errors.New("h1: hijack after the response was sent")
+	}
+	c.abortBackgroundRead()
+	c.mu.Lock()
+	c.hijacked = true
+	c.mu.Unlock()
+	if c.bgGotByte {
+		// The client sent more before the answer to its upgrade request;
+		// no upgrade is possible on such a connection.
+		c.mu.Lock()
+		c.hijacked = false
+		c.mu.Unlock()
+		return nil, nil, errors.New("h1: client sent data before the hijack")
+	}
+	br := c.br
+	c.br = nil
+	return c.nc, bufio.NewReadWriter(br, bufio.NewWriterSize(c.nc, 64)), nil
+}
+
+// SetReadDeadline and SetWriteDeadline serve http.ResponseController.
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.deadlineSet = true
+	return w.c.nc.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the connection's write deadline.
+func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
+
+// dateCache is the Date header of the current second.
+var dateCache atomic.Pointer[dateValue]
+
+type dateValue struct {
+	sec  int64
+	text string
+}
+
+func httpDate() string {
+	now := time.Now()
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &dateValue{sec: sec, text: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.text
+}
+
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !isTokenByte(k[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFieldValue appends v with CR and LF replaced by spaces, as
+// net/http writes header values.
+func appendFieldValue(b []byte, v string) []byte {
+	if !strings.ContainsAny(v, "\r\n") {
+		return append(b, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}

@@ -1,0 +1,321 @@
+// Package h1 is an HTTP/1.1 fast path for one URL path: it serves the
+// plain requests of that path (GET and POST, Content-Length bodies,
+// keep-alive, WebSocket upgrades by hijacking) on its own connection loop
+// and hands every other connection, with what it read of it, to a
+// net/http.Server. It exists for long-polling, where a request carries a
+// few bytes and net/http's per-request machinery (a goroutine reading in
+// the background, a context, header maps, a buffered chunk writer) costs
+// more than the work the request asks for.
+//
+// The handler sees an *http.Request and an http.ResponseWriter as from
+// net/http, and http.ResponseController works on it (read and write
+// deadlines, Flush, Hijack). A connection whose request the fast path does
+// not serve (another path, HTTP/1.0, chunked bodies, a head over BufferSize,
+// anything malformed) goes to the fallback server for the rest of its life,
+// so that net/http answers it, limits and errors included.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// BufferSize is the read buffer of a connection: a request head that does
+// not fit goes to the fallback server, which applies its own limit
+// (MaxHeaderBytes).
+const BufferSize = 4096
+
+// Server serves Path on its own loop and the rest through Fallback.
+type Server struct {
+	Path     string       // the URL path served here, e.g. "/socket.io/"
+	Handler  http.Handler // handles the requests for Path
+	Fallback *http.Server // serves every connection not kept here; required
+	// ReadHeaderTimeout bounds the wait for a request head, the next one on
+	// a kept-alive connection included (net/http closes such connections
+	// after its ReadHeaderTimeout as well). Zero means 10 s.
+	ReadHeaderTimeout time.Duration
+
+	mu        sync.Mutex
+	listeners map[*net.Listener]struct{}
+	conns     map[*conn]struct{}
+	handoff   *chanListener
+	serving   bool // Fallback.Serve(handoff) started
+	shutdown  bool
+	idleCond  *sync.Cond
+	stop      chan struct{}  // closed by Shutdown and Close: ends sweep
+	wg        sync.WaitGroup // connections, the fallback's Serve and sweep
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = http.ErrServerClosed
+
+func (s *Server) init() {
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+		s.listeners = make(map[*net.Listener]struct{})
+		s.handoff = newChanListener()
+		s.idleCond = sync.NewCond(&s.mu)
+		s.stop = make(chan struct{})
+	}
+}
+
+// Serve accepts connections on ln until it fails or the server shuts
+// down. It always closes ln.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.init()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[&ln] = struct{}{}
+	if !s.serving {
+		s.serving = true
+		s.handoff.addr = ln.Addr()
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			_ = s.Fallback.Serve(s.handoff)
+		}()
+		go s.sweep()
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, &ln)
+		s.mu.Unlock()
+		_ = ln.Close()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() { // e.g. EMFILE: wait, as net/http does
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := &conn{srv: s, nc: nc}
+		s.mu.Lock()
+		if s.shutdown {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+func (s *Server) headerTimeout() time.Duration {
+	if s.ReadHeaderTimeout > 0 {
+		return s.ReadHeaderTimeout
+	}
+	return 10 * time.Second
+}
+
+// sweep closes the connections that wait for a request head longer than
+// ReadHeaderTimeout: idle keep-alive connections, and slow heads
+// (slowloris). One timer for all, checked every quarter of the timeout,
+// costs less than a read deadline set and cleared around every request.
+func (s *Server) sweep() {
+	defer s.wg.Done()
+	limit := s.headerTimeout()
+	t := time.NewTicker(limit / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		s.mu.Lock()
+		for c := range s.conns {
+			if from := c.waitFrom.Load(); from != 0 && now-from > int64(limit) {
+				_ = c.nc.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// closeListenersLocked marks the server shut down and closes its
+// listeners and idle connections.
+func (s *Server) closeListenersLocked() {
+	if !s.shutdown {
+		close(s.stop)
+	}
+	s.shutdown = true
+	for ln := range s.listeners {
+		_ = (*ln).Close()
+	}
+	for c := range s.conns {
+		if c.idle {
+			_ = c.nc.Close()
+		}
+	}
+}
+
+// Shutdown closes the listeners and the idle connections, then waits for
+// the requests in flight to end (each connection closes after its
+// response) and for the fallback server's Shutdown, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.init()
+	s.closeListenersLocked()
+	s.mu.Unlock()
+	fb := make(chan error, 1)
+	go func() { fb <- s.Fallback.Shutdown(ctx) }()
+	_ = s.handoff.Close()
+
+	done := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		for len(s.conns) > 0 && ctx.Err() == nil {
+			s.idleCond.Wait()
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.idleCond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	<-done
+	err := <-fb
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Close closes the listeners and every connection at once, and the
+// fallback server's.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.init()
+	s.closeListenersLocked()
+	for c := range s.conns {
+		_ = c.nc.Close()
+	}
+	s.mu.Unlock()
+	_ = s.handoff.Close()
+	err := s.Fallback.Close()
+	return err
+}
+
+// forget drops c, closed or handed over.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.idleCond.Broadcast()
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// setIdle records whether c waits for a request; it reports false when
+// the server is shutting down, and c must then close.
+func (s *Server) setIdle(c *conn, idle bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.idle = idle
+	return !s.shutdown
+}
+
+// chanListener is the listener of the fallback server: the connections
+// handed to it.
+type chanListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	addr net.Addr
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// give hands c to the fallback server; it closes c if the server is
+// closed.
+func (l *chanListener) give(c net.Conn) {
+	select {
+	case l.ch <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr {
+	if l.addr == nil {
+		return &net.TCPAddr{}
+	}
+	return l.addr
+}
+
+// prefixConn is a handed-off connection: what the fast path read of it
+// comes first.
+type prefixConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if p.r.Buffered() > 0 {
+		return p.r.Read(b)
+	}
+	return p.Conn.Read(b)
+}
+
+// errBuffered refuses raw access to a connection with buffered bytes.
+var errBuffered = errors.New("h1: connection has buffered input")
+
+// SyscallConn gives the file descriptor once nothing read is left
+// buffered, so that a WebSocket upgraded by the fallback server keeps its
+// raw reads.
+func (p *prefixConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := p.Conn.(syscall.Conn)
+	if !ok || p.r.Buffered() > 0 {
+		return nil, errBuffered
+	}
+	return sc.SyscallConn()
+}
