@@ -40,9 +40,11 @@ type BroadcastFlags struct {
 	Local bool
 	// Volatile packets may be dropped when a socket cannot take them now.
 	Volatile bool
-	// Compress is the compress flag of the official API. It is carried
-	// for cluster compatibility; this implementation does not compress.
-	Compress bool
+	// NoCompress is set by Compress(false): the packets are sent without
+	// compression (permessage-deflate, long-polling compression). The
+	// zero value compresses, as the official compress flag defaults to
+	// true.
+	NoCompress bool
 	// Timeout is the acknowledgement timeout of a broadcast with
 	// acknowledgements, when it has one; carried to the other nodes of a
 	// cluster.
@@ -133,6 +135,16 @@ type Namespace interface {
 	// sender waits for no answer; otherwise it is called at most once,
 	// with an ACK packet holding the answer's arguments.
 	ServerSideEvent(p *parser.Packet, ack func(reply *parser.Packet))
+}
+
+// AllDeliverer is implemented by a Namespace that can deliver a packet to
+// all of its local sockets without being given their ids. The in-memory
+// adapter (and the adapters embedding it) uses it for a broadcast with
+// neither rooms nor exceptions, such as io.emit: it then spares a lookup of
+// every recipient by id.
+type AllDeliverer interface {
+	// DeliverAll is Deliver to every local socket of the namespace.
+	DeliverAll(p *parser.Packet, flags BroadcastFlags)
 }
 
 // Factory creates the adapter of a namespace.

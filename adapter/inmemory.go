@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/socketio-go/socketio/parser"
 )
@@ -21,6 +22,9 @@ type InMemory struct {
 	rooms map[Room]map[SocketID]struct{} // members of each room, own rooms excepted
 	sids  map[SocketID]membership
 	hooks RoomHooks
+
+	events  roomEvents
+	members atomic.Pointer[MembershipHooks] // nil: nobody watches
 }
 
 // RoomHooks are called when a room gets its first local member (Created)
@@ -74,13 +78,27 @@ func (a *InMemory) ServerCount(context.Context) (int, error) { return 1, nil }
 
 // AddAll adds socket id to rooms.
 func (a *InMemory) AddAll(id SocketID, rooms []Room) {
+	mh := a.members.Load()
+	var joined []Room
+	if mh != nil {
+		// Runs after unlockAndDeliver: membership hooks are called
+		// outside the lock, after the room events.
+		defer func() { mh.notify(mh.Joined, id, joined) }()
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	defer a.unlockAndDeliver()
 	m := a.sids[id]
 	for _, r := range rooms {
 		if r == id {
-			if !m.own && a.hooks.Created != nil {
-				a.hooks.Created(r, true)
+			if !m.own {
+				if a.hooks.Created != nil {
+					a.hooks.Created(r, true)
+				}
+				a.emitLocked(CreateRoom, r, "")
+				a.emitLocked(JoinRoom, r, id)
+				if mh != nil {
+					joined = append(joined, r)
+				}
 			}
 			m.own = true
 			continue
@@ -96,28 +114,44 @@ func (a *InMemory) AddAll(id SocketID, rooms []Room) {
 			if a.hooks.Created != nil {
 				a.hooks.Created(r, false)
 			}
+			a.emitLocked(CreateRoom, r, "")
 		}
 		members[id] = struct{}{}
+		a.emitLocked(JoinRoom, r, id)
+		if mh != nil {
+			joined = append(joined, r)
+		}
 	}
 	a.sids[id] = m
 }
 
 // Del removes socket id from room.
 func (a *InMemory) Del(id SocketID, room Room) {
+	mh := a.members.Load()
+	left := false
+	if mh != nil {
+		defer func() {
+			if left {
+				mh.notify(mh.Left, id, []Room{room})
+			}
+		}()
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	defer a.unlockAndDeliver()
 	m, ok := a.sids[id]
 	if !ok {
 		return
 	}
 	if room == id {
-		if m.own && a.hooks.Deleted != nil {
-			a.hooks.Deleted(room, true)
+		if m.own {
+			a.delOwnLocked(id)
 		}
+		left = m.own
 		m.own = false
 	} else if i := slices.Index(m.rooms, room); i >= 0 {
 		m.rooms = slices.Delete(m.rooms, i, i+1)
 		a.delFromRoomLocked(id, room)
+		left = true
 	}
 	a.sids[id] = m
 }
@@ -125,20 +159,42 @@ func (a *InMemory) Del(id SocketID, room Room) {
 func (a *InMemory) delFromRoomLocked(id SocketID, room Room) {
 	if members := a.rooms[room]; members != nil {
 		delete(members, id)
+		a.emitLocked(LeaveRoom, room, id)
 		if len(members) == 0 {
 			delete(a.rooms, room)
 			if a.hooks.Deleted != nil {
 				a.hooks.Deleted(room, false)
 			}
+			a.emitLocked(DeleteRoom, room, "")
 		}
 	}
 }
 
+// delOwnLocked takes socket id out of its own room.
+func (a *InMemory) delOwnLocked(id SocketID) {
+	if a.hooks.Deleted != nil {
+		a.hooks.Deleted(id, true)
+	}
+	a.emitLocked(LeaveRoom, id, id)
+	a.emitLocked(DeleteRoom, id, "")
+}
+
 // DelAll removes socket id from every room.
 func (a *InMemory) DelAll(id SocketID) {
+	mh := a.members.Load()
+	var left []Room
+	if mh != nil {
+		defer func() { mh.notify(mh.Left, id, left) }()
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	defer a.unlockAndDeliver()
 	m := a.sids[id]
+	// The events of its own room first, which it joined first: the
+	// official adapter leaves rooms in the order they were joined.
+	if m.own {
+		a.emitLocked(LeaveRoom, id, id)
+		a.emitLocked(DeleteRoom, id, "")
+	}
 	for _, r := range m.rooms {
 		a.delFromRoomLocked(id, r)
 	}
@@ -146,6 +202,12 @@ func (a *InMemory) DelAll(id SocketID) {
 		a.hooks.Deleted(id, true)
 	}
 	delete(a.sids, id)
+	if mh != nil {
+		if m.own {
+			left = append(left, id)
+		}
+		left = append(left, m.rooms...)
+	}
 }
 
 // SocketRooms returns the rooms of socket id, or nil: its own room first,
@@ -281,6 +343,14 @@ func (a *InMemory) selected(opts BroadcastOptions) []SocketID {
 
 // Broadcast delivers p to the local sockets selected by opts.
 func (a *InMemory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
+	if len(opts.Rooms) == 0 && len(opts.Except) == 0 {
+		// Every local socket: the namespace knows them (each socket is
+		// added here before the namespace lists it, and removed after).
+		if d, ok := a.nsp.(AllDeliverer); ok {
+			d.DeliverAll(p, opts.Flags)
+			return nil
+		}
+	}
 	a.nsp.Deliver(p, opts.Flags, func(yield func(SocketID) bool) { a.forEach(opts, yield) })
 	return nil
 }

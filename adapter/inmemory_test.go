@@ -217,7 +217,7 @@ func TestInMemoryBroadcastSelection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, ns := newPopulated(t)
-			flags := BroadcastFlags{Volatile: true, Compress: true}
+			flags := BroadcastFlags{Volatile: true, NoCompress: true}
 			opts := BroadcastOptions{Rooms: tt.rooms, Except: tt.except, Flags: flags}
 			if err := a.Broadcast(&parser.Packet{Type: parser.Event, Namespace: "/test", ID: parser.NoID, Data: []byte(`["x"]`)}, opts); err != nil {
 				t.Fatal(err)
@@ -424,5 +424,44 @@ func TestRoomHooks(t *testing.T) {
 	}
 	if a.HasRoom("s1") != true || a.HasRoom("s2") {
 		t.Fatal("HasRoom of own rooms")
+	}
+}
+
+// allNS is a fakeNS that can deliver to all of its sockets at once.
+type allNS struct {
+	*fakeNS
+	all int // DeliverAll calls
+}
+
+func (n *allNS) DeliverAll(p *parser.Packet, flags BroadcastFlags) {
+	n.mu.Lock()
+	n.all++
+	n.mu.Unlock()
+}
+
+// A broadcast with neither rooms nor exceptions goes to a namespace's
+// DeliverAll when it has one; any selection still yields the ids.
+func TestInMemoryBroadcastAll(t *testing.T) {
+	ns := &allNS{fakeNS: newFakeNS()}
+	a := NewInMemoryAdapter(ns)
+	a.AddAll("s1", []Room{"s1", "a"})
+	a.AddAll("s2", []Room{"s2"})
+	p := &parser.Packet{Type: parser.Event, Namespace: "/test"}
+	if err := a.Broadcast(p, BroadcastOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ns.all != 1 || len(ns.delivered) != 0 {
+		t.Fatalf("DeliverAll calls %d, Deliver calls %d; want 1 and 0", ns.all, len(ns.delivered))
+	}
+	for _, opts := range []BroadcastOptions{{Rooms: []Room{"a"}}, {Except: []Room{"a"}}} {
+		if err := a.Broadcast(p, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ns.all != 1 || len(ns.delivered) != 2 {
+		t.Fatalf("DeliverAll calls %d, Deliver calls %d; want 1 and 2", ns.all, len(ns.delivered))
+	}
+	if got := ns.delivered[1]; !slices.Equal(got, []SocketID{"s2"}) {
+		t.Fatalf("except a delivered to %v", got)
 	}
 }

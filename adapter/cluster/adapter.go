@@ -222,12 +222,25 @@ func (a *Adapter) UID() string { return a.uid }
 
 // Init starts the transport and, with heartbeats, announces this server.
 func (a *Adapter) Init(ctx context.Context) error {
+	// The outbox runs before the transport starts: a message received at
+	// once (another server's initial heartbeat) may publish an answer.
+	done := make(chan struct{})
+	a.omu.Lock()
+	a.ostop = false
+	a.outDone = done
+	a.omu.Unlock()
+	a.wg.Add(1)
+	go a.outLoop(done)
 	if err := a.t.Start(ctx, a.OnMessage); err != nil {
+		a.omu.Lock()
+		a.ostop = true
+		a.ocond.Broadcast()
+		a.omu.Unlock()
+		// Gone before Init returns, so that a later Init (a retry) never
+		// runs two outboxes.
+		<-done
 		return fmt.Errorf("cluster: starting the transport: %w", err)
 	}
-	a.outDone = make(chan struct{})
-	a.wg.Add(1)
-	go a.outLoop()
 	if a.opts.Heartbeat != nil {
 		a.publish(&Message{Type: InitialHeartbeat})
 		a.wg.Add(1)
@@ -337,9 +350,9 @@ func (a *Adapter) enqueue(m *Message, done chan publishResult) {
 
 // outLoop publishes the outbox in order: all that waits in one batch when
 // the transport is a BatchTransport.
-func (a *Adapter) outLoop() {
+func (a *Adapter) outLoop(done chan struct{}) {
 	defer a.wg.Done()
-	defer close(a.outDone)
+	defer close(done)
 	bt, batching := a.t.(BatchTransport)
 	for {
 		a.omu.Lock()

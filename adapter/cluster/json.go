@@ -192,8 +192,8 @@ func AppendStrings(dst []byte, ss []string) []byte {
 
 // AppendOptions appends broadcast options as socket.io-adapter's
 // encodeOptions writes them: {"rooms","except","flags"}, the flags that a
-// receiving server uses (volatile, and the acknowledgement timeout in
-// milliseconds).
+// receiving server uses (volatile, compress when false, and the
+// acknowledgement timeout in milliseconds).
 func AppendOptions(dst []byte, o adapter.BroadcastOptions) []byte {
 	dst = append(dst, `{"rooms":`...)
 	dst = AppendStrings(dst, o.Rooms)
@@ -203,6 +203,10 @@ func AppendOptions(dst []byte, o adapter.BroadcastOptions) []byte {
 	sep := ""
 	if o.Flags.Volatile {
 		dst = append(dst, `"volatile":true`...)
+		sep = ","
+	}
+	if o.Flags.NoCompress {
+		dst = append(dst, sep+`"compress":false`...)
 		sep = ","
 	}
 	if o.Flags.Timeout > 0 {
@@ -451,6 +455,7 @@ type optsJSON struct {
 	Except RoomList `json:"except"`
 	Flags  struct {
 		Volatile bool     `json:"volatile"`
+		Compress *bool    `json:"compress"`
 		Timeout  *float64 `json:"timeout"`
 	} `json:"flags"`
 }
@@ -503,6 +508,7 @@ func fillMessage(m *Message, d *dataJSON, atts [][]byte) error {
 		}
 		m.Opts = adapter.BroadcastOptions{Rooms: d.Opts.Rooms, Except: d.Opts.Except}
 		m.Opts.Flags.Volatile = d.Opts.Flags.Volatile
+		m.Opts.Flags.NoCompress = d.Opts.Flags.Compress != nil && !*d.Opts.Flags.Compress
 		if t := d.Opts.Flags.Timeout; t != nil && *t > 0 && *t < 1e12 {
 			m.Opts.Flags.Timeout = time.Duration(*t) * time.Millisecond
 		}

@@ -34,6 +34,8 @@ func TestJSONWire(t *testing.T) {
 			`{"type":3,"data":{"packet":{"type":2,"data":["ask"]},"requestId":"r1","opts":{"rooms":[],"except":[],"flags":{"timeout":2000}}},"uid":"u1","nsp":"/"}`},
 		{"volatile", &Message{Type: Broadcast, UID: "u1", NSP: "/", Packet: pkt(`["v"]`), Opts: adapter.BroadcastOptions{Flags: adapter.BroadcastFlags{Volatile: true}}},
 			`{"type":3,"data":{"packet":{"type":2,"data":["v"]},"opts":{"rooms":[],"except":[],"flags":{"volatile":true}}},"uid":"u1","nsp":"/"}`},
+		{"uncompressed", &Message{Type: Broadcast, UID: "u1", NSP: "/", Packet: pkt(`["u"]`), Opts: adapter.BroadcastOptions{Flags: adapter.BroadcastFlags{Volatile: true, NoCompress: true}}},
+			`{"type":3,"data":{"packet":{"type":2,"data":["u"]},"opts":{"rooms":[],"except":[],"flags":{"volatile":true,"compress":false}}},"uid":"u1","nsp":"/"}`},
 		{"sockets join", &Message{Type: SocketsJoin, UID: "u1", NSP: "/", Opts: adapter.BroadcastOptions{}, Rooms: []string{"sj"}},
 			`{"type":4,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"rooms":["sj"]},"uid":"u1","nsp":"/"}`},
 		{"sockets leave", &Message{Type: SocketsLeave, UID: "u1", NSP: "/", Opts: adapter.BroadcastOptions{}, Rooms: []string{"sj"}},

@@ -388,6 +388,7 @@ type reqOpts struct {
 	Except cluster.RoomList `json:"except"`
 	Flags  struct {
 		Volatile bool     `json:"volatile"`
+		Compress *bool    `json:"compress"`
 		Timeout  *float64 `json:"timeout"`
 	} `json:"flags"`
 }
@@ -398,6 +399,7 @@ func (o *reqOpts) options() adapter.BroadcastOptions {
 	}
 	bo := adapter.BroadcastOptions{Rooms: o.Rooms, Except: o.Except}
 	bo.Flags.Volatile = o.Flags.Volatile
+	bo.Flags.NoCompress = o.Flags.Compress != nil && !*o.Flags.Compress
 	if tm := o.Flags.Timeout; tm != nil && *tm > 0 && *tm < 1e12 {
 		bo.Flags.Timeout = time.Duration(*tm) * time.Millisecond
 	}
