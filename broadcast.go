@@ -60,11 +60,12 @@ func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 	return c
 }
 
-// Compress sets the compress flag (kept for API parity and carried to
-// other nodes; this server does not compress).
+// Compress sets the compress flag: Compress(false) sends the event without
+// compression (see Options.PerMessageDeflate and Options.HTTPCompression).
+// Events are compressed by default.
 func (b *BroadcastOperator) Compress(compress bool) *BroadcastOperator {
 	c := b.clone()
-	c.flags.Compress = compress
+	c.flags.NoCompress = !compress
 	return c
 }
 
@@ -83,7 +84,8 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return b.nsp.adapter.Broadcast(p, b.opts())
+	start := b.nsp.srv.observing()
+	return b.nsp.adapterDone("broadcast", start, b.nsp.adapter.Broadcast(p, b.opts()))
 }
 
 // EmitWithAck sends an event to the selected sockets and waits for every
@@ -96,7 +98,9 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 // official server reports a timeout there, later) and ErrDisconnected (to
 // tell it from the end of ctx), so that a port of `if (err)` keeps its
 // meaning.
-func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) (_ []Args, err error) {
+	start := b.nsp.srv.observing()
+	defer func() { b.nsp.ackDone(event, start, err) }()
 	p, err := b.nsp.newEventPacket(event, args)
 	if err != nil {
 		return nil, err
@@ -152,7 +156,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		check()
 		mu.Unlock()
 	}
-	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
+	if err := b.nsp.adapterDone("broadcastWithAck", start, b.nsp.adapter.BroadcastWithAck(ctx, p, opts, onCount, onAck)); err != nil {
 		return nil, err
 	}
 	select {
@@ -175,7 +179,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 // Local.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	releaseTurn(ctx)
+	start := b.nsp.srv.observing()
 	infos, err := b.nsp.adapter.FetchSockets(ctx, b.opts())
+	err = b.nsp.adapterDone("fetchSockets", start, err)
 	if err != nil {
 		return nil, err
 	}
@@ -188,18 +194,21 @@ func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, 
 
 // SocketsJoin makes the selected sockets join rooms.
 func (b *BroadcastOperator) SocketsJoin(rooms ...string) error {
-	return b.nsp.adapter.AddSockets(b.opts(), rooms)
+	start := b.nsp.srv.observing()
+	return b.nsp.adapterDone("addSockets", start, b.nsp.adapter.AddSockets(b.opts(), rooms))
 }
 
 // SocketsLeave makes the selected sockets leave rooms.
 func (b *BroadcastOperator) SocketsLeave(rooms ...string) error {
-	return b.nsp.adapter.DelSockets(b.opts(), rooms)
+	start := b.nsp.srv.observing()
+	return b.nsp.adapterDone("delSockets", start, b.nsp.adapter.DelSockets(b.opts(), rooms))
 }
 
 // DisconnectSockets disconnects the selected sockets; with close, their
 // whole connections are closed.
 func (b *BroadcastOperator) DisconnectSockets(close bool) error {
-	return b.nsp.adapter.DisconnectSockets(b.opts(), close)
+	start := b.nsp.srv.observing()
+	return b.nsp.adapterDone("disconnectSockets", start, b.nsp.adapter.DisconnectSockets(b.opts(), close))
 }
 
 // RemoteSocket describes a socket returned by FetchSockets, which may be

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
@@ -20,7 +21,8 @@ type conn struct {
 	srv  *Server
 	sess *engineio.Session
 
-	dec parser.Decoder // used by HandleMessage only, which is serialised
+	dec     parser.PacketDecoder // used by HandleMessage only, which is serialised
+	inBytes int                  // bytes of the packet being decoded (HandleMessage only)
 
 	mu            sync.Mutex
 	sockets       []*Socket // one per namespace, connected or connecting (a slice: there are few)
@@ -28,13 +30,31 @@ type conn struct {
 	connectTimer  *time.Timer
 	attTimer      *time.Timer // set while attachments are awaited
 	everConnected bool
+	v3            bool // a Socket.IO protocol v4 client (Engine.IO v3 session); constant
+
+	// hold is set from the queueing of a CONNECT packet until that packet
+	// was written (see Namespace.connect): what the connection sends
+	// meanwhile waits in it, in order. Its list is guarded by mu.
+	hold atomic.Pointer[connHold]
+}
+
+// connHold is what a connection sent while its CONNECT packet was on its
+// way.
+type connHold struct {
+	pkts []packet.Packet // in the order they were sent
 }
 
 func newConn(srv *Server, sess *engineio.Session) *conn {
 	c := &conn{
 		srv:  srv,
 		sess: sess,
-		dec:  parser.Decoder{MaxAttachments: srv.maxAttachments, MaxAttachmentBytes: srv.maxAttBytes},
+		v3:   sess.Protocol() == 3,
+	}
+	limits := parser.Limits{MaxAttachments: srv.maxAttachments, MaxAttachmentBytes: srv.maxAttBytes}
+	if srv.parser != nil {
+		c.dec = srv.parser.NewDecoder(limits)
+	} else {
+		c.dec = parser.JSON{}.NewDecoder(limits)
 	}
 	c.mu.Lock()
 	c.connectTimer = time.AfterFunc(srv.connectTimeout, c.onConnectTimeout)
@@ -56,21 +76,15 @@ func (c *conn) onConnectTimeout() {
 
 // HandleMessage decodes one Engine.IO message.
 func (c *conn) HandleMessage(data []byte, binary bool) {
-	var (
-		p   *parser.Packet
-		err error
-	)
-	if binary {
-		p, err = c.dec.DecodeBinary(data)
-	} else {
-		p, err = c.dec.DecodeText(data)
-	}
+	p, err := c.dec.Decode(data, binary)
 	if err != nil {
 		c.onParseError(err)
 		return
 	}
 	c.watchAttachments()
+	c.inBytes += len(data)
 	if p != nil {
+		c.packetReceived(p.Type)
 		c.handlePacket(p)
 	}
 }
@@ -107,6 +121,7 @@ func (c *conn) onParseError(err error) {
 	for _, s := range socks {
 		s.emitError(fmt.Errorf("socketio: invalid packet: %w", err))
 	}
+	c.releaseHeld()
 	c.sess.Close()
 }
 
@@ -125,6 +140,9 @@ func (c *conn) socketOf(nsp string) *Socket {
 }
 
 func (c *conn) handlePacket(p *parser.Packet) {
+	if c.v3 && p.Type == parser.Connect {
+		p = v3Connect(p) // "/nsp?query": the namespace, and the query as auth
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -153,15 +171,21 @@ func (c *conn) connect(p *parser.Packet) {
 	if len(auth) == 0 {
 		auth = []byte("{}")
 	}
-	nsp := c.srv.lookupNamespace(p.Namespace, auth)
-	if nsp == nil {
-		_ = c.writePacket(&parser.Packet{
-			Type:      parser.ConnectError,
-			Namespace: p.Namespace,
-			ID:        parser.NoID,
-			Data:      []byte(`{"message":"Invalid namespace"}`),
-		}, false)
-		return
+	var nsp *Namespace
+	for {
+		nsp = c.srv.lookupNamespace(p.Namespace, auth)
+		if nsp == nil {
+			_ = c.writePacket(&parser.Packet{
+				Type:      parser.ConnectError,
+				Namespace: p.Namespace,
+				ID:        parser.NoID,
+				Data:      []byte(`{"message":"Invalid namespace"}`),
+			}, false)
+			return
+		}
+		if nsp.beginConnect() {
+			break // else an empty child namespace was just removed: create it again
+		}
 	}
 	var sess *adapter.Session
 	if nsp.store != nil {
@@ -172,11 +196,13 @@ func (c *conn) connect(p *parser.Packet) {
 	if c.closed {
 		c.mu.Unlock()
 		s.unrestore()
+		nsp.endConnect()
 		return
 	}
 	if len(c.sockets) >= c.srv.maxNamespaces {
 		c.mu.Unlock()
 		s.unrestore()
+		nsp.endConnect()
 		_ = c.writePacket(&parser.Packet{
 			Type:      parser.ConnectError,
 			Namespace: p.Namespace,
@@ -217,12 +243,146 @@ func (c *conn) remove(s *Socket) {
 
 // writePacket encodes p and queues it on the session.
 func (c *conn) writePacket(p *parser.Packet, volatile bool) error {
-	pkts := encodePacket(p)
-	return c.send(pkts, volatile)
+	pkts, err := c.srv.encode(p)
+	if err != nil {
+		return err
+	}
+	err = c.send(pkts, volatile)
+	if err == nil {
+		c.srv.packetsSent(p.Type, pkts, 1)
+	}
+	return err
 }
 
 func (c *conn) send(pkts []packet.Packet, volatile bool) error {
-	err := c.sess.SendPackets(pkts, volatile)
+	return c.queue(pkts, volatile, false)
+}
+
+// broadcast is send for one recipient of a broadcast: see
+// engineio.Session.SendBroadcast.
+func (c *conn) broadcast(pkts []packet.Packet, volatile bool) error {
+	return c.queue(pkts, volatile, true)
+}
+
+// queue is send, or broadcast with batch set: held while the connection
+// holds what it sends (see holdSends), queued on the session otherwise.
+func (c *conn) queue(pkts []packet.Packet, volatile, batch bool) error {
+	if c.hold.Load() != nil {
+		if held, err := c.held(pkts, volatile); held {
+			return err
+		}
+	}
+	return sendErr(c.sessSend(pkts, volatile, batch))
+}
+
+// sessSend queues pkts on the session, through its batch writer if batch
+// is set.
+func (c *conn) sessSend(pkts []packet.Packet, volatile, batch bool) error {
+	if batch {
+		return c.sess.SendBroadcast(pkts, volatile)
+	}
+	return c.sess.SendPackets(pkts, volatile)
+}
+
+// held keeps pkts until release if the connection holds what it sends
+// (see holdSends), and reports whether it did; err is then the send's
+// error. A volatile packet is dropped meanwhile (the transport cannot take
+// it right now). What would not fit in the session's write queue releases
+// the hold first, so that the queue's limit applies as without it.
+func (c *conn) held(pkts []packet.Packet, volatile bool) (bool, error) {
+	if volatile {
+		// (Not under mu: the observer is the user's code. A release
+		// meanwhile changes nothing: a volatile packet may be dropped.)
+		if o := c.srv.observer(); o != nil {
+			o.Dropped(c.sess.ID(), len(pkts), false)
+		}
+		return true, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hold.Load()
+	if h == nil {
+		return false, nil // released meanwhile: sent after what was held
+	}
+	if len(h.pkts)+len(pkts) > c.srv.writeQueueSize {
+		if err := c.releaseLocked(); err != nil {
+			return true, err
+		}
+		return false, nil
+	}
+	h.pkts = append(h.pkts, pkts...)
+	return true, nil
+}
+
+// holdSends makes the connection keep what it sends until release(h). It
+// is called right after a CONNECT packet was queued, under the namespace
+// lock (a broadcast that reaches the socket after it is held too), so that
+// the connection handlers can start at once, while the CONNECT is being
+// written: the rooms they join first are joined well before the client can
+// act on its CONNECT, as with the official server, whose handlers run in
+// the tick that sends it. What they send follows the CONNECT in a write of
+// its own (some clients, such as the Node "ws" package used by the
+// protocol test suites, hand two frames read together to the application
+// before it can react to the first). It returns nil if the connection
+// holds already (another namespace is connecting: that release sends this
+// CONNECT too, in order).
+func (c *conn) holdSends() *connHold {
+	h := &connHold{}
+	if !c.hold.CompareAndSwap(nil, h) {
+		return nil
+	}
+	return h
+}
+
+// release sends what h held, in order, and ends it, unless it ended
+// already (the write queue's limit or a close released it early).
+func (c *conn) release(h *connHold) {
+	c.mu.Lock()
+	if c.hold.Load() == h {
+		_ = c.releaseLocked()
+	}
+	c.mu.Unlock()
+}
+
+// paced waits for flushed, a channel of sess.Flush (also closed when the
+// session closes), then for connectPacing if the session is still open.
+func (c *conn) paced(flushed <-chan struct{}) {
+	<-flushed
+	if reason, _ := c.sess.CloseReason(); reason == "" {
+		time.Sleep(connectPacing)
+	}
+}
+
+// releaseHeld ends any hold at once, before the connection closes.
+func (c *conn) releaseHeld() {
+	if c.hold.Load() == nil {
+		return
+	}
+	c.mu.Lock()
+	_ = c.releaseLocked()
+	c.mu.Unlock()
+}
+
+// releaseLocked is release with c.mu held: senders wait on it, and so come
+// after what was held. It returns the error of the first send that failed
+// (the session closed, or closed it as a slow consumer); what follows it
+// is dropped with the session.
+func (c *conn) releaseLocked() error {
+	h := c.hold.Load()
+	if h == nil {
+		return nil
+	}
+	c.hold.Store(nil)
+	if len(h.pkts) == 0 {
+		return nil
+	}
+	// In one call: the transport takes them together (a pending poll
+	// answers with all of them, as it would have without the hold).
+	return sendErr(c.sess.SendPackets(h.pkts, false))
+}
+
+// sendErr maps the engine's send errors to ours.
+func sendErr(err error) error {
 	if errors.Is(err, engineio.ErrSlowConsumer) {
 		return ErrSlowConsumer
 	}
@@ -232,8 +392,26 @@ func (c *conn) send(pkts []packet.Packet, volatile bool) error {
 	return err
 }
 
-// encodePacket returns the Engine.IO packets carrying p: its text and its
-// binary attachments.
+// encode returns the Engine.IO packets carrying p, encoded with the
+// server's parser. A broadcast calls it once for all its recipients.
+func (s *Server) encode(p *parser.Packet) ([]packet.Packet, error) {
+	if s.parser == nil {
+		return encodePacket(p), nil
+	}
+	msgs, err := s.parser.Encode(make([]parser.Message, 0, 1+len(p.Attachments)), p)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encoding a %v packet: %w", p.Type, err)
+	}
+	pkts := make([]packet.Packet, len(msgs))
+	for i, m := range msgs {
+		pkts[i] = packet.Packet{Type: packet.Message, Binary: m.Binary, Data: m.Data}
+	}
+	return pkts, nil
+}
+
+// encodePacket returns the Engine.IO packets carrying p with the default
+// JSON parser: its text and its binary attachments (parser.JSON.Encode,
+// without the intermediate slice).
 func encodePacket(p *parser.Packet) []packet.Packet {
 	text := p.AppendText(make([]byte, 0, len(p.Data)+len(p.Namespace)+24))
 	pkts := make([]packet.Packet, 1+len(p.Attachments))
@@ -249,6 +427,7 @@ func encodePacket(p *parser.Packet) []packet.Packet {
 // the transport closes right away, and "forced server close" when a
 // long-polling client must first come back for the close packet.
 func (c *conn) close() {
+	c.releaseHeld() // what the connection sent goes before the close
 	reason := ReasonForcedServerClose
 	if c.sess.Close() {
 		reason = ReasonForcedClose
@@ -279,6 +458,7 @@ func (c *conn) disconnectAll() {
 
 // HandleClose is called by the Engine.IO session when it closed.
 func (c *conn) HandleClose(reason engineio.CloseReason, cause error) {
+	c.srv.connClosed(c.sess.ID(), c.sess.Transport(), DisconnectReason(reason))
 	c.onClose(DisconnectReason(reason), cause)
 }
 
@@ -299,5 +479,14 @@ func (c *conn) onClose(reason DisconnectReason, cause error) {
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason, cause)
+	}
+}
+
+// packetReceived reports a decoded packet and the bytes it took.
+func (c *conn) packetReceived(t parser.Type) {
+	n := c.inBytes
+	c.inBytes = 0
+	if o := c.srv.observer(); o != nil {
+		o.PacketReceived(t, n)
 	}
 }

@@ -79,7 +79,10 @@
 //   - The write queue of a connection is bounded (the official one is not).
 //   - A panicking handler is recovered; only its connection is closed.
 //   - There is no default acknowledgement timeout: use a context deadline.
-//   - Long-polling responses are not compressed.
+//   - permessage-deflate (Options.PerMessageDeflate, off by default as
+//     upstream) keeps no compression context between messages unless asked,
+//     so that idle connections stay small; Compress(false) is honoured over
+//     WebSocket (engine.io 6.6 ignores it there).
 //   - Engine.IO protocol v3 (socket.io 2.x clients) and JSONP are not
 //     supported.
 //   - Connection state recovery (Options.ConnectionStateRecovery) takes over

@@ -87,6 +87,24 @@ func TestDocsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And the other modules of this repository (adapters, observability):
+	// required and replaced by their directories; what they require comes
+	// with them (-mod=mod completes go.mod from their go.mod files), their
+	// go.sum lines are added.
+	var extra strings.Builder
+	for _, m := range docModules {
+		fmt.Fprintf(&extra, "\nrequire github.com/socketio-go/socketio/%s v0.0.0-00010101000000-000000000000\n", m)
+		fmt.Fprintf(&extra, "\nreplace github.com/socketio-go/socketio/%s => %s\n", m, filepath.Join(root, m))
+		s, err := os.ReadFile(filepath.Join(m, "go.sum"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum = append(sum, s...)
+	}
+	mod += extra.String()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -130,24 +148,37 @@ func goBlocks(md string) []docBlock {
 	return blocks
 }
 
+// docModules are the modules of this repository, besides the root and
+// adapters/redis, that the blocks may import.
+var docModules = []string{"adapters/postgres", "adapters/nats", "admin", "metrics/prometheus", "tracing/otel", "transport/webtransport"}
+
 // docImports are the packages a block may use without importing them.
 var docImports = map[string]string{
-	"socketio": "github.com/socketio-go/socketio",
-	"client":   "github.com/socketio-go/socketio/client",
-	"engineio": "github.com/socketio-go/socketio/engineio",
-	"adapter":  "github.com/socketio-go/socketio/adapter",
-	"sioredis": "github.com/socketio-go/socketio/adapters/redis",
-	"goredis":  "github.com/redis/go-redis/v9",
-	"context":  "context",
-	"errors":   "errors",
-	"fmt":      "fmt",
-	"http":     "net/http",
-	"json":     "encoding/json",
-	"log":      "log",
-	"slog":     "log/slog",
-	"os":       "os",
-	"signal":   "os/signal",
-	"time":     "time",
+	"msgpackparser": "github.com/socketio-go/socketio/parser/msgpackparser",
+	"postgres":      "github.com/socketio-go/socketio/adapters/postgres",
+	"pgxpool":       "github.com/jackc/pgx/v5/pgxpool",
+	"sionats":       "github.com/socketio-go/socketio/adapters/nats",
+	"nats":          "github.com/nats-io/nats.go",
+	"admin":         "github.com/socketio-go/socketio/admin",
+	"socketioprom":  "github.com/socketio-go/socketio/metrics/prometheus",
+	"socketiotel":   "github.com/socketio-go/socketio/tracing/otel",
+	"socketio":      "github.com/socketio-go/socketio",
+	"webtransport":  "github.com/socketio-go/socketio/transport/webtransport",
+	"client":        "github.com/socketio-go/socketio/client",
+	"engineio":      "github.com/socketio-go/socketio/engineio",
+	"adapter":       "github.com/socketio-go/socketio/adapter",
+	"sioredis":      "github.com/socketio-go/socketio/adapters/redis",
+	"goredis":       "github.com/redis/go-redis/v9",
+	"context":       "context",
+	"errors":        "errors",
+	"fmt":           "fmt",
+	"http":          "net/http",
+	"json":          "encoding/json",
+	"log":           "log",
+	"slog":          "log/slog",
+	"os":            "os",
+	"signal":        "os/signal",
+	"time":          "time",
 }
 
 // docVars are the variables a block may use without declaring them.

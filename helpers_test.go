@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -13,6 +14,10 @@ import (
 	"github.com/socketio-go/socketio/internal/websocket"
 	"github.com/socketio-go/socketio/parser"
 )
+
+// ownListener runs the tests' servers on their own listeners (Serve)
+// rather than mounted on an httptest.Server: SOCKETIO_TEST_SERVE=own.
+var ownListener = os.Getenv("SOCKETIO_TEST_SERVE") == "own"
 
 // TestMain fails the run if goroutines are left behind by the tests.
 func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
@@ -27,7 +32,18 @@ type testEnv struct {
 func newTestEnv(t *testing.T, opts *Options) *testEnv {
 	t.Helper()
 	srv := NewServer(opts)
-	hs := httptest.NewServer(srv)
+	var hs *httptest.Server
+	var served chan error
+	if ownListener {
+		// The server on its own listener (Serve, with the HTTP/1.1 fast
+		// path) instead of mounted on an http.Server.
+		hs = httptest.NewUnstartedServer(srv)
+		hs.URL = "http://" + hs.Listener.Addr().String()
+		served = make(chan error, 1)
+		go func() { served <- srv.Serve(hs.Listener) }()
+	} else {
+		hs = httptest.NewServer(srv)
+	}
 	env := &testEnv{t: t, srv: srv, hs: hs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -35,7 +51,13 @@ func newTestEnv(t *testing.T, opts *Options) *testEnv {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		hs.Close()
+		if served != nil {
+			if err := <-served; !errors.Is(err, ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
+		} else {
+			hs.Close()
+		}
 		if n := srv.tasks.Running(); n != 0 {
 			t.Errorf("%d server goroutines still running after Shutdown", n)
 		}

@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/engineio/packet"
+	"github.com/socketio-go/socketio/internal/sioargs"
 	"github.com/socketio-go/socketio/parser"
 )
 
 // adapterInitTimeout bounds the initialisation of a namespace's adapter.
 const adapterInitTimeout = 30 * time.Second
 
-// connectPacing is the pause between writing a CONNECT packet and running
-// the connection handlers.
+// connectPacing is the pause between writing a CONNECT packet and sending
+// what the connection handlers sent (see conn.holdSends).
 const connectPacing = time.Millisecond
 
 // Middleware runs when a socket connects to a namespace, before the
@@ -46,6 +48,8 @@ type Namespace struct {
 	roomLocks [32]sync.Mutex
 
 	mu           sync.RWMutex
+	connecting   int                // sockets between CONNECT and their registration or refusal
+	removed      bool               // an empty child namespace removed from the server (CleanupEmptyChildNamespaces)
 	sockets      map[string]*Socket // connected sockets by id
 	pids         map[string]*Socket // connected sockets by pid, when recovery is on
 	middlewares  []Middleware
@@ -141,15 +145,20 @@ func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
 }
 
 // connect runs the middlewares for s and, if they accept it, connects it:
-// the client gets its CONNECT packet, then the connection handlers run.
+// its CONNECT packet is queued and the connection handlers run at once,
+// while what they send waits until the CONNECT was written (see
+// conn.holdSends).
 func (n *Namespace) connect(s *Socket) {
 	s.dispatcher.pushForce(func() {
+		defer n.endConnect()
 		mws, onConn := n.handlers()
 		if s.Recovered() && !n.srv.recovery.RunMiddlewares {
 			mws = nil // skipMiddlewares, as in the official server
 		}
+		mwStart := n.srv.observing()
 		for _, mw := range mws {
 			if err := mw(s.Context(), s); err != nil {
+				n.connectDone(s, mwStart, time.Time{}, err)
 				l := n.roomLock(s.id)
 				l.Lock()
 				closed := s.closed()
@@ -164,7 +173,7 @@ func (n *Namespace) connect(s *Socket) {
 				if closed {
 					return
 				}
-				data, perr := connectErrorPayload(err)
+				data, perr := s.conn.connectErrorPayload(err)
 				if perr != nil {
 					n.srv.logger.Error("socketio: cannot encode connect error", "err", perr)
 					data = []byte(`{"message":"connect error"}`)
@@ -173,6 +182,7 @@ func (n *Namespace) connect(s *Socket) {
 				return
 			}
 		}
+		mwEnd := n.srv.observing()
 		if !s.markConnected() {
 			s.unrestore()
 			return
@@ -205,33 +215,49 @@ func (n *Namespace) connect(s *Socket) {
 			// the namespace lock orders them with broadcasts (which hold
 			// the read lock while delivering): a broadcast that reaches the
 			// socket is queued after its CONNECT.
-			body := appendConnectPayload(make([]byte, 0, 32), s.id, "")
+			var body []byte // no payload for a v2 client
+			if !s.conn.v3 {
+				body = appendConnectPayload(make([]byte, 0, 32), s.id, "")
+			}
 			var err error
+			var held *connHold
 			n.mu.Lock()
 			// A close checks the map after it marked the socket closed:
 			// register it only if it is not.
 			if !s.closed() {
 				n.sockets[s.id] = s
 				err = s.conn.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}, false)
+				// Under the lock: a broadcast that reaches the socket
+				// after its CONNECT is held with the rest.
+				if err == nil {
+					held = s.conn.holdSends()
+				}
 			}
 			n.mu.Unlock()
 			if err != nil {
 				s.onClose(ReasonTransportClose, err)
 				return
 			}
+			if held != nil {
+				// Like the official server, the CONNECT packet goes out
+				// on its own, before what the connection handlers send
+				// (see holdSends), and the handlers run now.
+				flushed := s.conn.sess.Flush()
+				n.srv.tasks.Go(func() {
+					s.conn.paced(flushed)
+					s.conn.release(held)
+				})
+			}
 		}
 		if s.Connected() {
 			s.conn.connected()
+			n.connectDone(s, mwStart, mwEnd, nil)
 		}
-		// Like the official server, let the CONNECT packet go out on its
-		// own, before what the connection handlers emit: some clients (the
-		// Node "ws" package used by the protocol test suites) hand two
-		// frames read together to the application before it can react to
-		// the first.
-		// (Flush's channel is also closed when the session closes.)
-		<-s.conn.sess.Flush()
-		if reason, _ := s.conn.sess.CloseReason(); reason == "" {
-			time.Sleep(connectPacing)
+		if rec := s.rec; rec != nil {
+			// A recovered socket: its CONNECT and what it missed go out
+			// on their own before what the connection handlers send
+			// (see holdSends); its rooms are restored already.
+			s.conn.paced(s.conn.sess.Flush())
 		}
 		if rec := s.rec; rec != nil && rec.prevDone != nil {
 			// A recovered socket: the disconnect handlers of its previous
@@ -296,6 +322,61 @@ func (n *Namespace) remove(s *Socket, bye *parser.Packet) {
 	}
 	n.mu.Unlock()
 	n.adapter.DelAll(s.id)
+	n.cleanupIfEmpty()
+}
+
+// beginConnect counts a socket that starts connecting to the namespace. It
+// reports false if the namespace was removed meanwhile: the caller looks it
+// up again, which creates it anew.
+func (n *Namespace) beginConnect() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.removed {
+		return false
+	}
+	n.connecting++
+	return true
+}
+
+// endConnect ends what beginConnect began, once the socket is registered,
+// refused or gone.
+func (n *Namespace) endConnect() {
+	n.mu.Lock()
+	n.connecting--
+	n.mu.Unlock()
+	n.cleanupIfEmpty()
+}
+
+// cleanupIfEmpty removes a child namespace (OfFunc, OfRegexp) that has no
+// socket left, connected or connecting, when
+// Options.CleanupEmptyChildNamespaces is set, as the official server does:
+// the server forgets it and its adapter is closed. A later connection to
+// the same name creates a new namespace.
+func (n *Namespace) cleanupIfEmpty() {
+	if n.parent == nil || !n.srv.opts.CleanupEmptyChildNamespaces || n.srv.isClosed() {
+		return // (Shutdown and Close close every adapter themselves)
+	}
+	n.mu.Lock()
+	if n.removed || n.connecting > 0 || len(n.sockets) > 0 {
+		n.mu.Unlock()
+		return
+	}
+	n.removed = true
+	n.mu.Unlock()
+	srv := n.srv
+	srv.mu.Lock()
+	if srv.nsps[n.name] == n {
+		delete(srv.nsps, n.name)
+	}
+	srv.mu.Unlock()
+	srv.logger.Debug("socketio: empty child namespace removed", "nsp", n.name)
+	srv.tasks.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), adapterInitTimeout)
+		defer cancel()
+		if err := n.adapter.Close(ctx); err != nil {
+			srv.logger.Warn("socketio: closing the adapter of a removed namespace", "nsp", n.name, "err", err)
+		}
+	})
 }
 
 // newEventPacket encodes an EVENT packet [event, args...].
@@ -347,8 +428,8 @@ func (n *Namespace) Local() *BroadcastOperator { return n.operator().Local() }
 // right now.
 func (n *Namespace) Volatile() *BroadcastOperator { return n.operator().Volatile() }
 
-// Compress sets the compress flag of a broadcast (kept for API parity; the
-// server does not compress).
+// Compress sets the compress flag of a broadcast; see
+// BroadcastOperator.Compress.
 func (n *Namespace) Compress(compress bool) *BroadcastOperator {
 	return n.operator().Compress(compress)
 }
@@ -385,28 +466,92 @@ type nsHost struct{ n *Namespace }
 func (h nsHost) Name() string { return h.n.name }
 
 func (h nsHost) Deliver(p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID]) {
-	pkts := encodePacket(p)
 	n := h.n
+	pkts, err := n.srv.encode(p) // once for every recipient
+	if err != nil {
+		n.srv.logger.Error("socketio: cannot encode a broadcast", "nsp", n.name, "err", err)
+		return
+	}
+	noCompress(pkts, flags.NoCompress)
+	var notify []*Socket
+	sent := 0
 	n.mu.RLock()
-	defer n.mu.RUnlock()
 	for id := range ids {
 		if s := n.sockets[id]; s != nil {
-			_ = s.conn.send(pkts, flags.Volatile)
+			if s.conn.broadcast(pkts, flags.Volatile) == nil {
+				sent++
+			}
+			if s.hasOutgoing.Load() {
+				notify = append(notify, s)
+			}
 		}
 	}
+	n.mu.RUnlock()
+	n.delivered(p.Type, pkts, sent)
+	notifyOutgoing(notify, p)
+}
+
+// notifyOutgoing calls the outgoing handlers of the sockets a broadcast
+// of p reached (socket.onAnyOutgoing sees broadcasts too), outside the
+// namespace lock: a handler may emit or join.
+func notifyOutgoing(socks []*Socket, p *parser.Packet) {
+	if len(socks) == 0 {
+		return
+	}
+	event, args, err := sioargs.ParseEvent(p.Data, p.Attachments)
+	if err != nil {
+		return // not an event: the packet was built by this server or an adapter
+	}
+	values := args.Spread()
+	for _, s := range socks {
+		s.notifyOutgoing(event, values)
+	}
+}
+
+// DeliverAll delivers p to every socket of the namespace (an
+// adapter.AllDeliverer): a broadcast with neither rooms nor exceptions
+// walks the sockets themselves instead of looking each up by id.
+func (h nsHost) DeliverAll(p *parser.Packet, flags adapter.BroadcastFlags) {
+	n := h.n
+	pkts, err := n.srv.encode(p) // once for every recipient
+	if err != nil {
+		n.srv.logger.Error("socketio: cannot encode a broadcast", "nsp", n.name, "err", err)
+		return
+	}
+	noCompress(pkts, flags.NoCompress)
+	var notify []*Socket
+	sent := 0
+	n.mu.RLock()
+	for _, s := range n.sockets {
+		if s.conn.broadcast(pkts, flags.Volatile) == nil {
+			sent++
+		}
+		if s.hasOutgoing.Load() {
+			notify = append(notify, s)
+		}
+	}
+	n.mu.RUnlock()
+	n.delivered(p.Type, pkts, sent)
+	notifyOutgoing(notify, p)
 }
 
 func (h nsHost) DeliverWithAck(ctx context.Context, p *parser.Packet, flags adapter.BroadcastFlags, ids iter.Seq[adapter.SocketID], onAck func(adapter.AckResponse)) int {
 	n := h.n
 	p.ID = n.nextAckID()
 	ackID := p.ID
-	pkts := encodePacket(p)
+	pkts, err := n.srv.encode(p)
+	if err != nil {
+		n.srv.logger.Error("socketio: cannot encode a broadcast", "nsp", n.name, "err", err)
+		return 0
+	}
+	noCompress(pkts, flags.NoCompress)
 
 	// When ctx ends, the sockets that have not answered forget the
 	// acknowledgement; once all answered, nothing is left to forget.
 	var (
 		mu      sync.Mutex
 		waiting []*Socket
+		notify  []*Socket
 		pending int
 		stop    = func() bool { return false }
 	)
@@ -429,24 +574,29 @@ func (h nsHost) DeliverWithAck(ctx context.Context, p *parser.Packet, flags adap
 		mu.Lock()
 		pending++
 		mu.Unlock()
-		ok := s.registerAck(ackID, func(r ackResult) {
+		err := s.registerAck(ackID, func(r ackResult) {
 			data, _ := r.args.MarshalJSON()
 			onAck(adapter.AckResponse{Socket: sid, Data: data, Attachments: r.args.a.Atts, Err: r.err})
 			answered()
-		})
-		if !ok {
+		}, 0)
+		if err != nil {
 			answered()
 			continue
 		}
-		if err := s.conn.send(pkts, flags.Volatile); err != nil && s.unregisterAck(ackID) {
+		if err := s.conn.broadcast(pkts, flags.Volatile); err != nil && s.unregisterAck(ackID) {
 			answered()
 			continue
 		}
 		// Sent, or the socket closed meanwhile and its callback already
 		// reported it: either way it counts.
 		waiting = append(waiting, s)
+		if s.hasOutgoing.Load() {
+			notify = append(notify, s)
+		}
 	}
 	n.mu.RUnlock()
+	n.delivered(p.Type, pkts, len(waiting))
+	notifyOutgoing(notify, p)
 	mu.Lock()
 	count := len(waiting)
 	if pending > 0 {
@@ -566,4 +716,25 @@ func (pn *ParentNamespace) Emit(event string, args ...any) error {
 		errs = append(errs, n.Emit(event, args...))
 	}
 	return errors.Join(errs...)
+}
+
+// delivered reports a packet queued for sent sockets of the namespace.
+func (n *Namespace) delivered(t parser.Type, pkts []packet.Packet, sent int) {
+	if o := n.srv.observer(); o != nil {
+		o.Broadcast(n, sent)
+		n.srv.packetsSent(t, pkts, sent)
+	}
+}
+
+// connectDone reports the end of a connection attempt whose middlewares
+// ran from mwStart to mwEnd (zero times when nobody observed then).
+func (n *Namespace) connectDone(s *Socket, mwStart, mwEnd time.Time, err error) {
+	o := n.srv.observer()
+	if o == nil || mwStart.IsZero() {
+		return
+	}
+	if mwEnd.IsZero() {
+		mwEnd = time.Now()
+	}
+	o.SocketConnect(s, s.connected, mwEnd.Sub(mwStart), err)
 }

@@ -1,12 +1,14 @@
 package socketio
 
 import (
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/parser"
 )
 
 // Default option values, the same as the official socket.io 4.x server.
@@ -34,6 +36,20 @@ type CORSOptions = engineio.CORSOptions
 // ForwardingOptions lets the servers of a cluster run behind a load
 // balancer without sticky sessions; see engineio.ForwardingOptions.
 type ForwardingOptions = engineio.ForwardingOptions
+
+// PerMessageDeflateOptions configures the permessage-deflate WebSocket
+// extension (the official perMessageDeflate option): Threshold (zero means
+// 1024), Level, and whether the server and the client keep their
+// compression context between messages (off by default, to keep idle
+// connections small). It is an alias; see
+// engineio.PerMessageDeflateOptions.
+type PerMessageDeflateOptions = engineio.PerMessageDeflateOptions
+
+// HTTPCompressionOptions configures the compression of long-polling
+// responses (the official httpCompression option): Disable, Threshold
+// (zero means 1024) and Level. It is an alias; see
+// engineio.HTTPCompressionOptions.
+type HTTPCompressionOptions = engineio.HTTPCompressionOptions
 
 // NodeResolver finds the server that owns a connection from its node id;
 // see engineio.NodeResolver.
@@ -66,8 +82,10 @@ type Options struct {
 	// POST is answered 413; both close the connection with
 	// "transport error".
 	MaxHTTPBufferSize int64
-	// Transports lists the allowed transports, "polling" and/or
-	// "websocket". Nil means both.
+	// Transports lists the allowed transports, "polling", "websocket"
+	// and/or "webtransport". Nil means polling and websocket.
+	// "webtransport" also needs the transport/webtransport module's
+	// server, on UDP next to the HTTP server.
 	Transports []string
 	// DisableUpgrades forbids upgrading from long-polling to WebSocket.
 	DisableUpgrades bool
@@ -81,6 +99,16 @@ type Options struct {
 	// other origins cannot connect (neither by long-polling nor by
 	// WebSocket); clients that send no Origin header always can.
 	CORS *CORSOptions
+	// PerMessageDeflate, if set, compresses WebSocket messages of at
+	// least its threshold for clients that offer permessage-deflate (as
+	// browsers and socket.io-client do). Nil means off, as in the official
+	// server. Emits with Compress(false) are sent uncompressed.
+	PerMessageDeflate *PerMessageDeflateOptions
+	// HTTPCompression configures the gzip/deflate compression of
+	// long-polling responses of at least 1024 bytes. Nil means on, as in
+	// the official server; a response is compressed unless every packet
+	// in it was emitted with Compress(false).
+	HTTPCompression *HTTPCompressionOptions
 	// ConnectTimeout closes a connection that has not joined any namespace
 	// within this delay. Zero means 45s.
 	ConnectTimeout time.Duration
@@ -135,10 +163,39 @@ type Options struct {
 	// as with the official server. The adapter (Redis...) is still what
 	// carries broadcasts between the servers. See ForwardingOptions.
 	Forwarding *ForwardingOptions
+	// Parser is the Socket.IO codec spoken with every client, such as
+	// msgpackparser.Parser{} (socket.io-msgpack-parser). Nil means
+	// parser.JSON{}, the default codec of the official packages. Clients
+	// must use the same one.
+	Parser parser.Parser
+	// CleanupEmptyChildNamespaces removes a child namespace of OfFunc or
+	// OfRegexp once its last socket has left (its adapter is closed); a
+	// later connection creates it anew. False keeps child namespaces
+	// forever, as the official server does by default.
+	CleanupEmptyChildNamespaces bool
 	// Adapter creates the adapter of each namespace. Nil means the
 	// in-memory, single-server adapter (adapter.SessionAware when
 	// ConnectionStateRecovery is set).
 	Adapter adapter.Factory
+	// ServeClient, if set, serves the official browser client under Path
+	// (/socket.io/socket.io.min.js and the other files ClientHandler
+	// serves; any request path that ends with Path and the file name, so
+	// that a mount below a prefix works) from this file system, typically the dist directory of an
+	// npm-installed socket.io-client: os.DirFS("node_modules/socket.io-client/dist").
+	// Nil means off. (The Node server serves its own copy by default; this
+	// module ships none.) The CORS policy applies to these files too.
+	ServeClient fs.FS
+	// AllowEIO3 accepts Socket.IO v2 clients (socket.io-client 2.x:
+	// Engine.IO protocol v3, Socket.IO protocol v4), as the official
+	// server's allowEIO3 option does. False (the default) refuses them,
+	// with HTTP 400 and {"code":5,"message":"Unsupported protocol
+	// version"}. Such a client is connected to the main namespace at once;
+	// the query string it appends to another namespace is its auth
+	// (Handshake().Auth); its socket ids are the session id, prefixed with
+	// the namespace and "#" outside the main namespace; a middleware error
+	// reaches it as the ConnectError's Data, or else as its message.
+	// Connection state recovery does not apply to them.
+	AllowEIO3 bool
 	// Logger receives diagnostics. Nil means slog.Default(), as net/http
 	// logs to the standard logger; to log nothing, use
 	// slog.New(slog.DiscardHandler). Panics in middlewares and handlers
@@ -165,6 +222,9 @@ func (o *Options) engineOptions() *engineio.Options {
 		WriteQueueSize:    o.WriteQueueSize,
 		MaxSessions:       o.MaxConnections,
 		Forwarding:        o.Forwarding,
+		PerMessageDeflate: o.PerMessageDeflate,
+		HTTPCompression:   o.HTTPCompression,
+		AllowEIO3:         o.AllowEIO3,
 		Logger:            o.Logger,
 	}
 }

@@ -35,7 +35,11 @@ type pollResp struct {
 func (env *testEnv) dialPolling() *pclient {
 	env.t.Helper()
 	base := env.hs.URL + "/socket.io/?EIO=4&transport=polling"
-	c := &pclient{t: env.t, hc: env.hs.Client()}
+	hc := http.DefaultClient
+	if !ownListener {
+		hc = env.hs.Client()
+	}
+	c := &pclient{t: env.t, hc: hc}
 	r := c.do(http.MethodGet, base, "")
 	if r.err != nil || r.status != http.StatusOK || !strings.HasPrefix(r.body, "0{") {
 		env.t.Fatalf("polling handshake: %d %q %v", r.status, r.body, r.err)

@@ -235,7 +235,10 @@ func (n *Namespace) attach(s *Socket) error {
 	defer cancel()
 	var werr error
 	err := n.store.Attach(ctx, sess, func(missed []*parser.Packet) {
-		body := appendConnectPayload(make([]byte, 0, 64), s.id, rec.pid)
+		var body []byte // none for a v2 client (its query named a pid)
+		if !s.conn.v3 {
+			body = appendConnectPayload(make([]byte, 0, 64), s.id, rec.pid)
+		}
 		connect := &parser.Packet{Type: parser.Connect, Namespace: n.name, ID: parser.NoID, Data: body}
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -248,7 +251,11 @@ func (n *Namespace) attach(s *Socket) error {
 			// CONNECT packet; the clients hold them until it arrives.
 			var pkts []packet.Packet
 			for _, p := range missed {
-				pkts = append(pkts, encodePacket(p)...)
+				var b []packet.Packet
+				if b, werr = s.nsp.srv.encode(p); werr != nil {
+					return
+				}
+				pkts = append(pkts, b...)
 			}
 			if werr = s.conn.sess.SendBacklog(pkts); werr != nil {
 				return

@@ -14,7 +14,9 @@ import (
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/internal/h1"
 	"github.com/socketio-go/socketio/internal/tasks"
+	"github.com/socketio-go/socketio/parser"
 )
 
 // Server is a Socket.IO v4 server (protocol v5 on Engine.IO v4). It is an
@@ -35,7 +37,10 @@ type Server struct {
 	attTimeout     time.Duration
 	maxNamespaces  int
 	maxPendingAcks int
+	writeQueueSize int                      // the engine's, resolved
 	recovery       *ConnectionStateRecovery // nil: off
+	client         *clientServer            // nil: Options.ServeClient unset
+	parser         parser.Parser            // nil: the default JSON parser, encoded inline
 
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace
@@ -47,12 +52,16 @@ type Server struct {
 	closed     bool          // Shutdown or Close was called
 	forced     bool          // Close was called
 	httpSrv    *http.Server  // made by the first Serve
+	fastSrv    *h1.Server    // serves the listeners, with httpSrv behind it
 	lnClosed   chan struct{} // closed once httpSrv's listeners are closed
 
 	hookMu       sync.Mutex
 	connErrHooks []func(*http.Request, *engineio.RequestError)
 	refusals     sampler // refused HTTP requests
 	clientErrs   sampler // invalid events nobody handles
+
+	obs   observerSlot // see Observe
+	stats serverStats
 }
 
 // NewServer returns a server. A nil opts selects the defaults of the
@@ -62,6 +71,7 @@ func NewServer(opts *Options) *Server {
 		opts = &Options{}
 	}
 	s := &Server{opts: *opts}
+	s.stats.started = time.Now()
 	// Handler goroutines are reused, as the engine's are: a fresh one per
 	// burst of events would grow its stack again each time.
 	s.tasks.Idle = 5 * time.Second
@@ -81,6 +91,9 @@ func NewServer(opts *Options) *Server {
 		s.logger = slog.Default()
 	}
 	s.adapterFactory = opts.Adapter
+	if _, isJSON := opts.Parser.(parser.JSON); opts.Parser != nil && !isJSON {
+		s.parser = opts.Parser
+	}
 	if r := opts.ConnectionStateRecovery; r != nil {
 		rc := *r
 		if rc.MaxDisconnectionDuration < 0 || rc.MaxBufferedBytes < 0 || rc.MaxSessions < 0 {
@@ -115,12 +128,20 @@ func NewServer(opts *Options) *Server {
 		s.attTimeout < 0 || s.maxNamespaces < 0 || s.maxPendingAcks < 0 || opts.MaxConnections < 0 {
 		panic("socketio: negative value in Options")
 	}
+	if opts.ServeClient != nil {
+		s.client = &clientServer{fsys: opts.ServeClient, path: s.opts.Path}
+		if opts.CORS != nil {
+			cors := *opts.CORS
+			s.client.cors = &cors
+		}
+	}
 	s.nsps = make(map[string]*Namespace)
 	s.creating = make(map[string]chan struct{})
 	eo := s.opts.engineOptions()
 	eo.Logger = s.logger
 	s.engine = engineio.NewServer(eo, engineHandler{s})
-	s.engine.SetHooks(engineio.Hooks{OnConnectionError: s.connectionError})
+	s.writeQueueSize = s.engine.Options().WriteQueueSize
+	s.engine.SetHooks(s.engineHooks())
 	s.Of("/")
 	return s
 }
@@ -137,11 +158,21 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 type engineHandler struct{ s *Server }
 
 func (h engineHandler) OpenSession(sess *engineio.Session) engineio.SessionHandler {
-	return newConn(h.s, sess)
+	h.s.connOpened(sess.ID(), sess.Transport())
+	c := newConn(h.s, sess)
+	if c.v3 {
+		// A v2 client joins the main namespace without a CONNECT.
+		c.connectMain()
+	}
+	return c
 }
 
-// ServeHTTP serves the Engine.IO and Socket.IO protocols.
+// ServeHTTP serves the Engine.IO and Socket.IO protocols, and the browser
+// client's files when Options.ServeClient is set.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.client != nil && s.client.try(w, r) {
+		return
+	}
 	s.engine.ServeHTTP(w, r)
 }
 
@@ -191,8 +222,10 @@ func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
 		s.mu.Lock()
 		s.nsps[name] = nsp
 		delete(s.creating, name)
+		o := s.observer() // under s.mu: see Observe
 		s.mu.Unlock()
 		close(done)
+		s.namespaceCreated(o, nsp)
 		return nsp
 	}
 }
@@ -326,10 +359,14 @@ func (s *Server) Serve(ln net.Listener) error {
 		lnClosed := make(chan struct{})
 		s.lnClosed = lnClosed
 		s.httpSrv.RegisterOnShutdown(func() { close(lnClosed) })
+		// Long-polling requests for the path skip net/http's per-request
+		// machinery; the rest (other paths, HTTP/2, odd requests) is
+		// net/http's. See internal/h1.
+		s.fastSrv = &h1.Server{Path: s.opts.Path, Handler: s, Fallback: s.httpSrv, ReadHeaderTimeout: 10 * time.Second}
 	}
-	hs := s.httpSrv
+	fs := s.fastSrv
 	s.shutdownMu.Unlock()
-	err := hs.Serve(ln)
+	err := fs.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}
@@ -386,7 +423,7 @@ func (s *Server) shutdown(ctx context.Context, graceful bool) error {
 	if !graceful {
 		s.forced = true
 	}
-	hs, lnClosed := s.httpSrv, s.lnClosed
+	hs, lnClosed := s.fastSrv, s.lnClosed
 	s.shutdownMu.Unlock()
 	if (graceful && already) || (!graceful && forced) {
 		return ErrServerClosed

@@ -124,7 +124,8 @@ func (n *Namespace) ServerSideEmit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return n.adapter.ServerSideEmit(context.Background(), p)
+	start := n.srv.observing()
+	return n.adapterDone("serverSideEmit", start, n.adapter.ServerSideEmit(context.Background(), p))
 }
 
 // ServerSideEmitWithAck is ServerSideEmit asking every other server for an
@@ -140,7 +141,9 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 		return nil, err
 	}
 	releaseTurn(ctx)
+	start := n.srv.observing()
 	answers, err := n.adapter.ServerSideEmitWithAck(ctx, p)
+	err = n.adapterDone("serverSideEmitWithAck", start, err)
 	out := make([]Args, 0, len(answers))
 	for _, r := range answers {
 		a, aerr := newArgs(r.Data, r.Attachments)

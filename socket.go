@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
@@ -72,6 +73,8 @@ type Socket struct {
 	dedup      *dedup          // nil unless Options.RetryDedup is set
 	rec        *socketRecovery // nil unless connection state recovery is on
 
+	hasOutgoing atomic.Bool // OnAnyOutgoing handlers are set: see syncOutgoingLocked
+
 	mu           sync.Mutex
 	state        socketState
 	wasConnected bool
@@ -120,6 +123,9 @@ func newSocket(nsp *Namespace, c *conn, auth []byte, sess *adapter.Session) *Soc
 		}
 	} else {
 		s.id = engineio.NewID()
+		if c.v3 {
+			s.id = c.v3SocketID(nsp.name)
+		}
 		if nsp.store != nil {
 			s.rec = &socketRecovery{pid: newPID(), done: make(chan struct{})}
 		}
@@ -180,8 +186,8 @@ func (s *Socket) Request() *http.Request { return s.conn.sess.Request() }
 // shared by the sockets of the same client in other namespaces.
 func (s *Socket) ConnID() string { return s.conn.sess.ID() }
 
-// Transport returns the transport the connection uses now: "polling" or
-// "websocket".
+// Transport returns the transport the connection uses now: "polling",
+// "websocket" or "webtransport".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
 // Context returns a context cancelled when the socket disconnects. In
@@ -273,13 +279,22 @@ func (s *Socket) markClosed() {
 
 // Handler registration.
 
-// addEntry adds fn to the list that list returns (called with s.mu held).
-func addEntry[F any](s *Socket, list func(*Socket) *[]handlerEntry[F], fn F) func() {
+// addEntry adds fn to the list that list returns (called with s.mu held),
+// at its end, or at its start with prepend. It returns the function that
+// removes this very entry (a no-op once it is removed).
+func addEntry[F any](s *Socket, list func(*Socket) *[]handlerEntry[F], fn F, prepend bool) func() {
 	s.mu.Lock()
 	s.nextHandler++
 	id := s.nextHandler
 	l := list(s)
-	*l = append(*l, handlerEntry[F]{id: id, fn: fn})
+	e := handlerEntry[F]{id: id, fn: fn}
+	if prepend {
+		// A new slice: dispatch may be iterating over a copy of the old one.
+		*l = append([]handlerEntry[F]{e}, *l...)
+	} else {
+		*l = append(*l, e)
+	}
+	s.syncOutgoingLocked()
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
@@ -288,10 +303,17 @@ func addEntry[F any](s *Socket, list func(*Socket) *[]handlerEntry[F], fn F) fun
 		for i, e := range *list {
 			if e.id == id {
 				*list = append((*list)[:i:i], (*list)[i+1:]...)
+				s.syncOutgoingLocked()
 				return
 			}
 		}
 	}
+}
+
+// syncOutgoingLocked records whether the socket has outgoing listeners,
+// which broadcasts check without taking s.mu. s.mu must be held.
+func (s *Socket) syncOutgoingLocked() {
+	s.hasOutgoing.Store(s.extra != nil && len(s.extra.outgoing) > 0)
 }
 
 func fns[F any](list []handlerEntry[F]) []F {
@@ -308,36 +330,95 @@ func fns[F any](list []handlerEntry[F]) []F {
 func (s *Socket) On(event string, h EventHandler) (remove func()) {
 	// A slice, not a map: a socket has few handlers, and a small slice is
 	// a fraction of the size of a map.
-	return addEntry(s, func(s *Socket) *[]handlerEntry[namedHandler] { return &s.handlers }, namedHandler{event, h})
+	return addEntry(s, func(s *Socket) *[]handlerEntry[namedHandler] { return &s.handlers }, namedHandler{event, h}, false)
 }
 
-// OnAny adds a handler called for every received event, before the
-// handlers of that event.
+// OnAny adds a catch-all handler called for every received event, before
+// the handlers of that event, after the catch-all handlers added before it.
+// It returns the function that removes this handler (the official
+// socket.offAny(listener)); OffAny removes them all.
 func (s *Socket) OnAny(h EventHandler) (remove func()) {
-	return addEntry(s, func(s *Socket) *[]handlerEntry[EventHandler] { return &s.extraLocked().anyHandlers }, h)
+	return addEntry(s, anyList, h, false)
 }
 
-// OnAnyOutgoing adds a handler called for every event emitted to this
-// socket (not for broadcasts), with the event name and arguments.
+// PrependAny is OnAny, but h runs before the catch-all handlers added so
+// far (socket.prependAny).
+func (s *Socket) PrependAny(h EventHandler) (remove func()) {
+	return addEntry(s, anyList, h, true)
+}
+
+// OffAny removes every catch-all handler added by OnAny and PrependAny
+// (socket.offAny() without argument). To remove one, call the function
+// that OnAny or PrependAny returned.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	if s.extra != nil {
+		s.extra.anyHandlers = nil
+	}
+	s.mu.Unlock()
+}
+
+func anyList(s *Socket) *[]handlerEntry[EventHandler] { return &s.extraLocked().anyHandlers }
+
+func outgoingList(s *Socket) *[]handlerEntry[func(string, []any)] {
+	return &s.extraLocked().outgoing
+}
+
+// OnAnyOutgoing adds a handler called for every event sent to this socket,
+// with the event name and arguments, after the outgoing handlers added
+// before it, as the official socket.onAnyOutgoing:
+//   - for Emit and EmitWithAck on the socket, args are the values given to
+//     them, and the handler runs before the packet is queued;
+//   - for events that reach the socket through its namespace's adapter —
+//     broadcasts (namespace or server Emit, To, Except..., also from other
+//     servers of a cluster), and with connection state recovery on, the
+//     socket's own Emit, which is stored like a broadcast, as in the
+//     official server — args are parser.RawValue values holding each
+//     argument's JSON exactly as sent (with the recovery offset as the last
+//     argument when there is one), so that they can be decoded with
+//     json.Unmarshal or emitted again; the handler runs after the packet
+//     was queued for every recipient, on the goroutine that broadcast.
+//
+// Handlers must not modify args, which are shared by the sockets of a
+// broadcast. It returns the function that removes this handler;
+// OffAnyOutgoing removes them all.
 func (s *Socket) OnAnyOutgoing(h func(event string, args []any)) (remove func()) {
-	return addEntry(s, func(s *Socket) *[]handlerEntry[func(string, []any)] { return &s.extraLocked().outgoing }, h)
+	return addEntry(s, outgoingList, h, false)
+}
+
+// PrependAnyOutgoing is OnAnyOutgoing, but h runs before the outgoing
+// handlers added so far (socket.prependAnyOutgoing).
+func (s *Socket) PrependAnyOutgoing(h func(event string, args []any)) (remove func()) {
+	return addEntry(s, outgoingList, h, true)
+}
+
+// OffAnyOutgoing removes every handler added by OnAnyOutgoing and
+// PrependAnyOutgoing (socket.offAnyOutgoing() without argument). To
+// remove one, call the function they returned.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	if s.extra != nil {
+		s.extra.outgoing = nil
+	}
+	s.syncOutgoingLocked()
+	s.mu.Unlock()
 }
 
 // OnDisconnecting adds a handler called when the socket disconnects, before
 // OnDisconnect handlers; Rooms still returns the rooms the socket was in.
 func (s *Socket) OnDisconnecting(h func(reason DisconnectReason)) (remove func()) {
-	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.extraLocked().onDisconnecting }, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.extraLocked().onDisconnecting }, h, false)
 }
 
 // OnDisconnect adds a handler called when the socket disconnects.
 func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) (remove func()) {
-	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.onDisconnect }, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(DisconnectReason)] { return &s.onDisconnect }, h, false)
 }
 
 // OnError adds a handler for errors: a socket middleware refusing an event,
 // arguments that do not fit a typed handler, an invalid packet.
 func (s *Socket) OnError(h func(err error)) (remove func()) {
-	return addEntry(s, func(s *Socket) *[]handlerEntry[func(error)] { return &s.extraLocked().onError }, h)
+	return addEntry(s, func(s *Socket) *[]handlerEntry[func(error)] { return &s.extraLocked().onError }, h, false)
 }
 
 // Use adds a middleware run for every received event before its handlers.
@@ -461,23 +542,24 @@ func (s *Socket) onPanic(v any, stack []byte) {
 
 // Acknowledgements.
 
-func (s *Socket) registerAck(id int64, fn func(ackResult)) bool {
+// registerAck registers an acknowledgement callback: ErrDisconnected once
+// the socket closed, ErrTooManyPendingAcks if limit (when above 0) are
+// pending already (checked with the registration, so that concurrent
+// emits cannot pass it together).
+func (s *Socket) registerAck(id int64, fn func(ackResult), limit int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == socketClosed {
-		return false
+		return ErrDisconnected
+	}
+	if limit > 0 && len(s.acks) >= limit {
+		return ErrTooManyPendingAcks
 	}
 	if s.acks == nil {
 		s.acks = make(map[int64]func(ackResult))
 	}
 	s.acks[id] = fn
-	return true
-}
-
-func (s *Socket) pendingAcks() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.acks)
+	return nil
 }
 
 // unregisterAck forgets an acknowledgement callback. It reports whether
@@ -498,9 +580,9 @@ func (s *Socket) unregisterAck(id int64) bool {
 // Errors: ErrReservedEvent for a reserved name, an encoding error,
 // ErrDisconnected if the socket is disconnected, ErrSlowConsumer if the
 // connection's write queue is full (the connection is then closed).
-func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
+func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false, false) }
 
-func (s *Socket) emit(event string, args []any, volatile bool) error {
+func (s *Socket) emit(event string, args []any, volatile, uncompressed bool) error {
 	stored := s.rec != nil && !volatile
 	if !s.Connected() && !(stored && s.sessionKept()) {
 		return ErrDisconnected
@@ -509,14 +591,17 @@ func (s *Socket) emit(event string, args []any, volatile bool) error {
 	if err != nil {
 		return err
 	}
-	s.notifyOutgoing(event, args)
 	if stored {
+		// The adapter delivers it, which notifies the outgoing handlers
+		// (the official server does the same).
+		//
 		// Stored like a broadcast to the socket's own room, as the
 		// official server does, so that a recovered client gets it; this
 		// also holds while the socket is away with its session kept.
-		return s.nsp.adapter.Broadcast(p, adapter.BroadcastOptions{Rooms: []string{s.id}})
+		return s.nsp.adapter.Broadcast(p, adapter.BroadcastOptions{Rooms: []string{s.id}, Flags: adapter.BroadcastFlags{NoCompress: uncompressed}})
 	}
-	return s.conn.writePacket(p, volatile)
+	s.notifyOutgoing(event, args)
+	return s.conn.writePacketFlags(p, volatile, uncompressed)
 }
 
 // sessionKept reports whether the socket disconnected and its session was
@@ -547,34 +632,35 @@ func (s *Socket) notifyOutgoing(event string, args []any) {
 // ctx ends (the error then matches ErrAckTimeout and ctx.Err()), or the
 // socket disconnects (ErrDisconnected).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	return s.emitWithAck(ctx, event, args, false)
+	return s.emitWithAck(ctx, event, args, false, false)
 }
 
-func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, volatile bool) (Args, error) {
+func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, volatile, uncompressed bool) (Args, error) {
 	p, err := s.nsp.newEventPacket(event, args)
 	if err != nil {
 		return Args{}, err
 	}
 	p.ID = s.nsp.nextAckID()
 	ch := make(chan ackResult, 1)
-	if s.pendingAcks() >= s.nsp.srv.maxPendingAcks {
-		return Args{}, ErrTooManyPendingAcks
-	}
-	if !s.registerAck(p.ID, func(r ackResult) { ch <- r }) {
-		return Args{}, ErrDisconnected
+	if err := s.registerAck(p.ID, func(r ackResult) { ch <- r }, s.nsp.srv.maxPendingAcks); err != nil {
+		return Args{}, err
 	}
 	s.notifyOutgoing(event, args)
-	if err := s.conn.writePacket(p, volatile); err != nil {
+	start := s.nsp.srv.observing()
+	if err := s.conn.writePacketFlags(p, volatile, uncompressed); err != nil {
 		s.unregisterAck(p.ID)
 		return Args{}, err
 	}
 	releaseTurn(ctx)
 	select {
 	case r := <-ch:
+		s.nsp.ackDone(event, start, r.err)
 		return r.args, r.err
 	case <-ctx.Done():
 		s.unregisterAck(p.ID)
-		return Args{}, ackTimeoutError(ctx)
+		err := ackTimeoutError(ctx)
+		s.nsp.ackDone(event, start, err)
+		return Args{}, err
 	}
 }
 
@@ -582,19 +668,39 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, vola
 // connection cannot take them right now.
 func (s *Socket) Volatile() *SocketEmitter { return &SocketEmitter{s: s, volatile: true} }
 
-// Compress returns an emitter with the compress flag set (kept for API
-// parity; the server does not compress).
-func (s *Socket) Compress(bool) *SocketEmitter { return &SocketEmitter{s: s} }
+// Compress returns an emitter with the compress flag set: Compress(false)
+// sends the events without compression (see Options.PerMessageDeflate and
+// Options.HTTPCompression). Events are compressed by default.
+func (s *Socket) Compress(compress bool) *SocketEmitter {
+	return &SocketEmitter{s: s, uncompressed: !compress}
+}
 
 // SocketEmitter emits to one socket with flags. See Socket.Volatile.
 type SocketEmitter struct {
-	s        *Socket
-	volatile bool
+	s            *Socket
+	volatile     bool
+	uncompressed bool
+}
+
+// Volatile returns the emitter with the volatile flag set
+// (socket.compress(false).volatile).
+func (e *SocketEmitter) Volatile() *SocketEmitter {
+	c := *e
+	c.volatile = true
+	return &c
+}
+
+// Compress returns the emitter with the compress flag set
+// (socket.volatile.compress(false)).
+func (e *SocketEmitter) Compress(compress bool) *SocketEmitter {
+	c := *e
+	c.uncompressed = !compress
+	return &c
 }
 
 // Emit is Socket.Emit with the emitter's flags.
 func (e *SocketEmitter) Emit(event string, args ...any) error {
-	return e.s.emit(event, args, e.volatile)
+	return e.s.emit(event, args, e.volatile, e.uncompressed)
 }
 
 // To is Socket.To with the emitter's flags, as socket.volatile.to(room)
@@ -615,14 +721,17 @@ func (e *SocketEmitter) Broadcast() *BroadcastOperator { return e.flags(e.s.Broa
 
 func (e *SocketEmitter) flags(b *BroadcastOperator) *BroadcastOperator {
 	if e.volatile {
-		return b.Volatile()
+		b = b.Volatile()
+	}
+	if e.uncompressed {
+		b = b.Compress(false)
 	}
 	return b
 }
 
 // EmitWithAck is Socket.EmitWithAck with the emitter's flags.
 func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	return e.s.emitWithAck(ctx, event, args, e.volatile)
+	return e.s.emitWithAck(ctx, event, args, e.volatile, e.uncompressed)
 }
 
 // Rooms.
@@ -777,6 +886,9 @@ func (s *Socket) close(reason DisconnectReason, cause error, sendDisconnect bool
 	}
 	if !wasConnected {
 		return
+	}
+	if o := s.nsp.srv.observer(); o != nil {
+		o.SocketDisconnected(s, reason)
 	}
 	if cause != nil {
 		s.nsp.srv.logger.Debug("socketio: socket disconnected", "sid", s.id, "nsp", s.nsp.name, "reason", string(reason), "cause", cause)

@@ -100,12 +100,10 @@ func TestOfflineBuffer(t *testing.T) {
 	})
 	m := newTestManager(t, gs.url, nil)
 	s := m.Socket("/", nil)
-	var out []string
-	s.OnAnyOutgoing(func(ev string, args []any) {
-		mu.Lock()
-		out = append(out, ev)
-		mu.Unlock()
-	})
+	// The outgoing handlers run on the socket's dispatcher, after the
+	// emit: they are awaited below, not read at once.
+	out := make(chan string, 16)
+	s.OnAnyOutgoing(func(ev string, args []any) { out <- ev })
 	_ = s.Emit("a", 1)
 	_ = s.Volatile().Emit("v", 2)
 	if _, err := s.Timeout(10*time.Millisecond).EmitWithAck(ctxT(t), "expired", 3); !errors.Is(err, ErrAckTimeout) {
@@ -123,8 +121,17 @@ func TestOfflineBuffer(t *testing.T) {
 	if got := strings.Join(seen, " "); got != "a1 b4 last5" {
 		t.Fatalf("server got %s", got)
 	}
-	if got := strings.Join(out, " "); got != "a b last" {
-		t.Fatalf("outgoing %s", got)
+	var got []string
+	for len(got) < 3 {
+		select {
+		case ev := <-out:
+			got = append(got, ev)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("outgoing %v", got)
+		}
+	}
+	if strings.Join(got, " ") != "a b last" {
+		t.Fatalf("outgoing %v", got)
 	}
 }
 

@@ -16,6 +16,7 @@ type Emitter struct {
 	timeout    time.Duration
 	hasTimeout bool
 	volatile   bool
+	noCompress bool
 }
 
 // Timeout returns an Emitter whose EmitWithAck fails with ErrAckTimeout
@@ -29,6 +30,20 @@ func (s *Socket) Timeout(d time.Duration) *Emitter { return (&Emitter{s: s}).Tim
 // writable at once (a long-polling POST in flight, an upgrade in
 // progress). Volatile events bypass the retry queue.
 func (s *Socket) Volatile() *Emitter { return (&Emitter{s: s}).Volatile() }
+
+// Compress returns an Emitter whose events are sent without compression
+// when compress is false (socket.io-client's socket.compress(false)): no
+// permessage-deflate for their WebSocket messages. Events are compressed
+// by default (above the PerMessageDeflate threshold). Not applied to
+// events sent through the retry queue (SocketOptions.Retries).
+func (s *Socket) Compress(compress bool) *Emitter { return (&Emitter{s: s}).Compress(compress) }
+
+// Compress returns a copy of e with the compress flag. See Socket.Compress.
+func (e *Emitter) Compress(compress bool) *Emitter {
+	c := *e
+	c.noCompress = !compress
+	return &c
+}
 
 // Timeout returns a copy of e with the acknowledgement timeout d. See
 // Socket.Timeout.
@@ -59,6 +74,7 @@ func (e *Emitter) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	o.noCompress = e.noCompress
 	if s.opts.Retries > 0 && !e.volatile {
 		s.enqueue(&queued{out: o, timeout: e.ackTimeout(), ackID: parser.NoID})
 		return nil
@@ -75,6 +91,7 @@ func (e *Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	if err != nil {
 		return Args{}, err
 	}
+	o.noCompress = e.noCompress
 	ch := make(chan ackResult, 1)
 	done := func(a Args, err error) { ch <- ackResult{a, err} }
 	if s.opts.Retries > 0 && !e.volatile {
@@ -188,7 +205,7 @@ func (s *Socket) send(o *outPacket, volatile bool) {
 		s.m.opts.Logger.Debug("socketio/client: volatile event dropped", "event", o.event)
 		return
 	}
-	if mc != nil && mc.write(o.pkt) == nil {
+	if mc != nil && mc.writeFlags(o.pkt, o.noCompress) == nil {
 		s.mu.Unlock()
 		s.m.disp.do(func() { s.notifyOut(o) })
 		return

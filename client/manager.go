@@ -388,6 +388,7 @@ func (m *Manager) dial() (*mconn, error) {
 		TLSConfig:       m.opts.TLSConfig,
 		Dialer:          m.opts.Dialer,
 		MaxMessageSize:  m.opts.MaxMessageSize,
+		Compression:     wsCompression(m.opts.PerMessageDeflate),
 		Logger:          m.opts.Logger,
 		RetryGet:        m.noRecovery,
 	}, eioclient.Handler{
@@ -499,8 +500,8 @@ type engine interface {
 // mconn is one Engine.IO connection as the Manager sees it.
 type mconn struct {
 	m      *Manager
-	dec    parser.Decoder  // owned by the read path
-	ctx    context.Context // ends with the connection
+	dec    parser.PacketDecoder // owned by the read path
+	ctx    context.Context      // ends with the connection
 	cancel context.CancelFunc
 	closed chan struct{} // closed once reason is set
 
@@ -514,8 +515,7 @@ type mconn struct {
 
 func newMconn(m *Manager) *mconn {
 	mc := &mconn{m: m, closed: make(chan struct{})}
-	mc.dec.MaxAttachments = m.opts.MaxAttachments
-	mc.dec.MaxAttachmentBytes = m.opts.MaxMessageSize
+	mc.dec = m.opts.Parser.NewDecoder(parser.Limits{MaxAttachments: m.opts.MaxAttachments, MaxAttachmentBytes: m.opts.MaxMessageSize})
 	mc.ctx, mc.cancel = context.WithCancel(m.ctx)
 	return mc
 }
@@ -577,15 +577,7 @@ func (mc *mconn) onUpgrade(transport string) {
 // onMessage decodes a message of the Engine.IO connection and routes the
 // packet to its socket. It runs on the connection's read path.
 func (mc *mconn) onMessage(p packet.Packet) {
-	var (
-		pk  *parser.Packet
-		err error
-	)
-	if p.Binary {
-		pk, err = mc.dec.DecodeBinary(p.Data)
-	} else {
-		pk, err = mc.dec.DecodeText(p.Data)
-	}
+	pk, err := mc.dec.Decode(p.Data, p.Binary)
 	if err != nil {
 		mc.fail(ReasonParseError, err)
 		return
@@ -601,12 +593,29 @@ func (mc *mconn) onMessage(p packet.Packet) {
 	}
 }
 
-// write sends p: its text, then each attachment as a binary message.
-func (mc *mconn) write(p *parser.Packet) error {
-	msgs := make([]packet.Packet, 1, 1+len(p.Attachments))
-	msgs[0] = packet.Packet{Type: packet.Message, Data: p.AppendText(nil)}
-	for _, b := range p.Attachments {
-		msgs = append(msgs, packet.Packet{Type: packet.Message, Binary: true, Data: b})
+// write sends p, encoded by the parser: with the default one, its text,
+// then each attachment as a binary message.
+func (mc *mconn) write(p *parser.Packet) error { return mc.writeFlags(p, false) }
+
+// writeFlags is write, with the messages marked uncompressed when
+// noCompress is set (Compress(false)).
+func (mc *mconn) writeFlags(p *parser.Packet, noCompress bool) error {
+	var msgs []packet.Packet
+	if _, isJSON := mc.m.opts.Parser.(parser.JSON); isJSON {
+		msgs = make([]packet.Packet, 1, 1+len(p.Attachments))
+		msgs[0] = packet.Packet{Type: packet.Message, Data: p.AppendText(nil), NoCompress: noCompress}
+		for _, b := range p.Attachments {
+			msgs = append(msgs, packet.Packet{Type: packet.Message, Binary: true, Data: b, NoCompress: noCompress})
+		}
+	} else {
+		enc, err := mc.m.opts.Parser.Encode(make([]parser.Message, 0, 1+len(p.Attachments)), p)
+		if err != nil {
+			return fmt.Errorf("socketio/client: encoding a %v packet: %w", p.Type, err)
+		}
+		msgs = make([]packet.Packet, len(enc))
+		for i, m := range enc {
+			msgs[i] = packet.Packet{Type: packet.Message, Binary: m.Binary, Data: m.Data, NoCompress: noCompress}
+		}
 	}
 	mc.mu.Lock()
 	e := mc.eio

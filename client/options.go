@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/socketio-go/socketio/internal/eioclient"
+	"github.com/socketio-go/socketio/parser"
 )
 
 // Default option values, those of socket.io-client 4.x.
@@ -29,6 +32,21 @@ const (
 	TransportPolling   = "polling"
 	TransportWebSocket = "websocket"
 )
+
+// PerMessageDeflateOptions configures the permessage-deflate WebSocket
+// extension of a client (socket.io-client's perMessageDeflate option).
+type PerMessageDeflateOptions struct {
+	// Disable stops the client from offering the extension
+	// (perMessageDeflate: false).
+	Disable bool
+	// Threshold is the size in bytes below which messages are sent
+	// uncompressed. Zero means 1024; a negative value compresses every
+	// message.
+	Threshold int
+	// Level is the compress/flate level (-2 to 9). Zero means
+	// flate.DefaultCompression.
+	Level int
+}
 
 // Options configures a [Manager]. The zero value of every field selects
 // the default of socket.io-client 4.x; a nil *Options selects every
@@ -90,6 +108,13 @@ type Options struct {
 	// response the client accepts; a larger one closes the connection
 	// with "transport error". Zero means 100 MiB.
 	MaxMessageSize int64
+	// PerMessageDeflate configures the permessage-deflate WebSocket
+	// extension, which the client offers to the server. Nil means offered,
+	// with socket.io-client's default in Node (perMessageDeflate:
+	// {threshold: 1024}): messages of at least 1024 bytes are compressed
+	// if the server accepts. Neither side is asked to keep its
+	// compression context between messages.
+	PerMessageDeflate *PerMessageDeflateOptions
 	// MaxAttachments is the largest number of binary attachments of one
 	// received packet; more closes the connection with "parse error".
 	// Zero means 10.
@@ -99,6 +124,11 @@ type Options struct {
 	// beyond this makes the client close the connection with "transport
 	// error" (and reconnect). Zero means 4096.
 	EventQueueSize int
+
+	// Parser is the Socket.IO codec, which must be the server's, such as
+	// msgpackparser.Parser{} for a server using socket.io-msgpack-parser.
+	// Nil means parser.JSON{}, the default codec of the official packages.
+	Parser parser.Parser
 
 	// ForceNew makes Pool create a new Manager for each socket.
 	ForceNew bool
@@ -167,6 +197,9 @@ func (o *Options) normalize() (Options, error) {
 	if n.MaxMessageSize <= 0 {
 		n.MaxMessageSize = DefaultMaxMessageSize
 	}
+	if n.Parser == nil {
+		n.Parser = parser.JSON{}
+	}
 	if n.MaxAttachments <= 0 {
 		n.MaxAttachments = DefaultMaxAttachments
 	}
@@ -217,4 +250,15 @@ type SocketOptions struct {
 	// within the timeout: at-least-once delivery, as socket.io-client's
 	// retries option.
 	Retries int
+}
+
+// wsCompression returns the WebSocket compression the client offers.
+func wsCompression(o *PerMessageDeflateOptions) *eioclient.Compression {
+	if o == nil {
+		return &eioclient.Compression{}
+	}
+	if o.Disable {
+		return nil
+	}
+	return &eioclient.Compression{Threshold: o.Threshold, Level: o.Level}
 }

@@ -66,9 +66,10 @@ type pendingAck struct {
 
 // outPacket is an event to send, with what the outgoing listeners need.
 type outPacket struct {
-	pkt   *parser.Packet
-	event string
-	args  []any
+	pkt        *parser.Packet
+	event      string
+	args       []any
+	noCompress bool // Compress(false)
 }
 
 func newSocket(m *Manager, nsp string, opts *SocketOptions) *Socket {
@@ -507,7 +508,7 @@ func (s *Socket) onConnectPacket(mc *mconn, p *parser.Packet) {
 	s.pid = d.PID
 	var sent []*outPacket
 	for _, o := range s.sendBuf {
-		if mc.write(o.pkt) != nil {
+		if mc.writeFlags(o.pkt, o.noCompress) != nil {
 			break
 		}
 		sent = append(sent, o)
