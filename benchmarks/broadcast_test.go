@@ -15,6 +15,7 @@ import (
 
 	"github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/benchmarks/internal/sioclient"
+	"github.com/socketio-go/socketio/parser/msgpackparser"
 )
 
 // pipeListener is a net.Listener whose connections are in-memory pipes.
@@ -56,6 +57,10 @@ func (l *pipeListener) dial() (net.Conn, error) {
 
 var bcastPrefix = []byte(`42["bcast",`)
 
+// bcastMsgpack starts the data of the broadcast with the msgpack parser:
+// "data": ["bcast", ...] (the map's type entry comes first).
+var bcastMsgpack = []byte{0xa4, 'd', 'a', 't', 'a', 0x94, 0xa5, 'b', 'c', 'a', 's', 't'}
+
 // rig is a server with n connected raw clients counting the broadcasts
 // they receive.
 type rig struct {
@@ -70,20 +75,22 @@ type rig struct {
 }
 
 func (r *rig) onMessage(m []byte) {
-	if bytes.HasPrefix(m, bcastPrefix) {
+	if bytes.HasPrefix(m, bcastPrefix) || len(m) > 7 && bytes.HasPrefix(m[7:], bcastMsgpack) {
 		if r.recv.Add(1) == r.target.Load() {
 			r.reached <- struct{}{}
 		}
 	}
 }
 
-func newRig(b *testing.B, transport string, n int) *rig {
-	return newRigOpts(b, transport, n, nil)
-}
-
-// newRigOpts is newRig with the server's options (nil: the defaults).
+// newRigOpts starts a server with opts (nil: the defaults) and n raw
+// clients connected to it over transport ("tcp" or "pipe"), counting the
+// broadcasts they receive.
 func newRigOpts(b *testing.B, transport string, n int, opts *socketio.Options) *rig {
 	r := &rig{srv: socketio.NewServer(opts), reached: make(chan struct{}, 1)}
+	useMsgpack := false
+	if opts != nil {
+		_, useMsgpack = opts.Parser.(msgpackparser.Parser)
+	}
 	r.hs = &http.Server{Handler: r.srv}
 	var dial func() (net.Conn, error)
 	addr := "127.0.0.1"
@@ -113,7 +120,9 @@ func newRigOpts(b *testing.B, transport string, n int, opts *socketio.Options) *
 			b.Fatal(err)
 		}
 		c, err := sioclient.Handshake(nc, sioclient.DialOptions{Addr: addr, ReadBuf: 4096})
-		if err == nil {
+		if err == nil && useMsgpack {
+			err = c.ConnectMsgpack()
+		} else if err == nil {
 			err = c.Connect()
 		}
 		if err != nil {
@@ -130,7 +139,7 @@ func newRigOpts(b *testing.B, transport string, n int, opts *socketio.Options) *
 		go func() {
 			defer r.wg.Done()
 			for {
-				m, err := c.Next()
+				_, m, err := c.NextMessage()
 				if err != nil {
 					return
 				}
@@ -170,15 +179,20 @@ func fdLimit() uint64 {
 // until every client has read it. The clients (raw protocol, allocation
 // free) run in the same process, over loopback TCP or in-memory pipes.
 // It reports the allocations and time per delivered message; ns/delivery
-// includes the clients' reads.
+// includes the clients' reads. "pipe-msgpack" is "pipe" with the msgpack
+// parser (msgpackparser) on the server and the clients.
 func BenchmarkBroadcast(b *testing.B) {
-	for _, transport := range []string{"tcp", "pipe"} {
+	for _, transport := range []string{"tcp", "pipe", "pipe-msgpack"} {
 		for _, n := range []int{1000, 10000} {
 			b.Run(fmt.Sprintf("%s/sockets=%d", transport, n), func(b *testing.B) {
 				if transport == "tcp" && uint64(2*n+200) > fdLimit() {
 					b.Skipf("%d loopback connections need %d file descriptors; RLIMIT_NOFILE is %d", n, 2*n+200, fdLimit())
 				}
-				r := newRig(b, transport, n)
+				network, opts := transport, (*socketio.Options)(nil)
+				if transport == "pipe-msgpack" {
+					network, opts = "pipe", &socketio.Options{Parser: msgpackparser.Parser{}}
+				}
+				r := newRigOpts(b, network, n, opts)
 				defer r.close()
 				args := []any{1, 123456789, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}
 				emit := func() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -127,12 +128,20 @@ func BenchmarkIdleConnection(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(ln)
-	defer func() {
-		_ = srv.Close()
-		_ = hs.Close()
-	}()
+	// IDLE_SERVE=own: the server on its own listener (Serve and its
+	// HTTP/1.1 fast path, as cmd/benchserver runs) instead of mounted on an
+	// http.Server.
+	if os.Getenv("IDLE_SERVE") == "own" {
+		go func() { _ = srv.Serve(ln) }()
+		defer func() { _ = srv.Close() }()
+	} else {
+		hs := &http.Server{Handler: srv}
+		go func() { _ = hs.Serve(ln) }()
+		defer func() {
+			_ = srv.Close()
+			_ = hs.Close()
+		}()
+	}
 
 	// Two warm-up connections, so that one-off allocations (pools, the
 	// poller) are not counted per connection.

@@ -9,7 +9,9 @@
 # Environment (defaults in brackets):
 #   OUT        output directory [benchmarks/results]
 #   REPS       repetitions of every figure, the median is reported [3]
-#   SCENARIOS  idle,storm,fanout,echo,polling [these five]; two more run
+#   SCENARIOS  idle,storm,fanout,echo,polling,polling-fanout [these six]
+#              (polling-fanout: the fan-out to long-polling clients,
+#              POLLFAN_N of them); two more run
 #              on request: fanout-recovery (fan-out to ours with connection
 #              state recovery off and on and to the official server with it
 #              on, steps interleaved, FANOUT_N) and delivery (official
@@ -19,7 +21,12 @@
 #              Two more need a Redis (CLUSTER_REDIS): cluster and
 #              cluster-sharded (the fan-out on two nodes on Redis, ours on
 #              adapters/redis against the official @socket.io/redis-adapter,
-#              classic or sharded pub/sub, CLUSTER_N)
+#              classic or sharded pub/sub, CLUSTER_N). And shallow: the
+#              closed-loop fan-out (at most SHALLOW_WINDOW broadcasts in
+#              flight, queues stay shallow) against ours, the official
+#              server and cmd/relay (a plain gorilla/websocket relay);
+#              about 5 minutes with REPS=3, e.g. SCENARIOS=shallow
+#              PROFILE=0 MICRO=0 OUT=$PWD/benchmarks/results/shallow
 #   IDLE_N     idle curve connection counts [1k,5k,10k]; e.g. 1k,5k,10k,25k,50k
 #              (needs ulimit -Hn above the largest count, for the servers too)
 #   STORM_N    connect storm size [10k]
@@ -28,6 +35,9 @@
 #   CLUSTER_REDIS  Redis host:port of the cluster scenarios [127.0.0.1:6379];
 #              each cluster uses a channel prefix of its own, nothing is
 #              stored, so a shared Redis is fine (its CPU is then shared too)
+#   SHALLOW_N  shallow client counts [1k,5k]
+#   SHALLOW_IMPLS  shallow servers [go,relay,node]
+#   SHALLOW_WINDOW broadcasts in flight [4]
 #   ECHO_C     echo clients [100]     POLL_C  polling echo clients [100]
 #   STEP       measured duration of each load step [2s]
 #   DELIVERY_N clients of the delivery scenario [300]
@@ -49,12 +59,16 @@ cd "$HERE"
 
 OUT="${OUT:-$HERE/results}"
 REPS="${REPS:-3}"
-SCENARIOS="${SCENARIOS:-idle,storm,fanout,echo,polling}"
+SCENARIOS="${SCENARIOS:-idle,storm,fanout,echo,polling,polling-fanout}"
+POLLFAN_N="${POLLFAN_N:-1k}"
 IDLE_N="${IDLE_N:-1k,5k,10k}"
 STORM_N="${STORM_N:-10000}"
 FANOUT_N="${FANOUT_N:-1k,5k}"
 CLUSTER_N="${CLUSTER_N:-1k}"
 CLUSTER_REDIS="${CLUSTER_REDIS:-127.0.0.1:6379}"
+SHALLOW_N="${SHALLOW_N:-1k,5k}"
+SHALLOW_IMPLS="${SHALLOW_IMPLS:-go,relay,node}"
+SHALLOW_WINDOW="${SHALLOW_WINDOW:-4}"
 ECHO_C="${ECHO_C:-100}"
 POLL_C="${POLL_C:-100}"
 STEP="${STEP:-2s}"
@@ -84,15 +98,17 @@ echo "== build"
 mkdir -p bin "$OUT"
 (cd "$ROOT" && go build -o "$HERE/bin/benchserver" ./cmd/benchserver)
 go build -o bin/rawfloor ./cmd/rawfloor
+go build -o bin/relay ./cmd/relay
 go build -o bin/clusterserver ./cmd/clusterserver
 go build -o bin/socketio-bench ./cmd/socketio-bench
 
 BENCH=(./bin/socketio-bench -out "$OUT" -reps "$REPS" -idle-n "$IDLE_N" -storm-n "$STORM_N"
-  -fanout-n "$FANOUT_N" -cluster-n "$CLUSTER_N" -redis "$CLUSTER_REDIS" -echo-c "$ECHO_C" -poll-c "$POLL_C" -step "$STEP"
+  -fanout-n "$FANOUT_N" -cluster-n "$CLUSTER_N" -redis "$CLUSTER_REDIS" -echo-c "$ECHO_C" -poll-c "$POLL_C" -pollfan-n "$POLLFAN_N" -step "$STEP"
   -server-cpu "$SERVER_CPU" -gen-cpu "$GEN_CPU"
   -delivery-n "$DELIVERY_N" -delivery-rate "$DELIVERY_RATE" -delivery-duration "$DELIVERY_DURATION"
   -delivery-kill "$DELIVERY_KILL" -delivery-modes "$DELIVERY_MODES" -profiles "$PROFILES"
-  -go-server bin/benchserver -cluster-server bin/clusterserver -floor-server bin/rawfloor -node-server node/server.js -delivery-script node/delivery.js)
+  -shallow-n "$SHALLOW_N" -shallow-impls "$SHALLOW_IMPLS" -shallow-window "$SHALLOW_WINDOW"
+  -go-server bin/benchserver -cluster-server bin/clusterserver -floor-server bin/rawfloor -relay-server bin/relay -node-server node/server.js -delivery-script node/delivery.js)
 
 echo "== scenarios: $SCENARIOS"
 "${BENCH[@]}" -scenarios "$SCENARIOS" "$@"

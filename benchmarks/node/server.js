@@ -16,6 +16,13 @@
 // It listens only once the adapter's subscriptions are confirmed. This is
 // the official side of the suite's cluster scenario; cmd/clusterserver is
 // ours.
+//
+// With ADAPTER=postgres, the server is a node of a cluster on PostgreSQL
+// through the official @socket.io/postgres-adapter 0.5.0 (pg 8.23.1):
+// PG_URL (default postgres://postgres@127.0.0.1:5432/test), channelPrefix
+// $PREFIX, tableName $PG_TABLE (default siobench_attachments, created if
+// missing). It listens once the adapter LISTENs (its connection, named
+// siobench-<port>, shows the LISTEN in pg_stat_activity).
 "use strict";
 
 const { createServer } = require("node:http");
@@ -31,6 +38,7 @@ const io = new Server(
 
 // cluster returns a description of the cluster setup, or "" without Redis.
 async function cluster() {
+  if (process.env.ADAPTER === "postgres") return postgresCluster();
   const addr = process.env.REDIS_ADDR;
   if (!addr) return "";
   const mode = process.env.ADAPTER || "classic";
@@ -52,6 +60,30 @@ async function cluster() {
   if (mode === "sharded") await sub.sSubscribe(ready, () => {});
   else await sub.subscribe(ready, () => {});
   return ` (redis adapter ${mode} on ${addr}, prefix ${prefix})`;
+}
+
+async function postgresCluster() {
+  const pg = require("pg");
+  const { createAdapter } = require("@socket.io/postgres-adapter");
+  const url = process.env.PG_URL || "postgres://postgres@127.0.0.1:5432/test";
+  const prefix = process.env.PREFIX || "socket.io";
+  const table = process.env.PG_TABLE || "siobench_attachments";
+  const name = `siobench-${port}`;
+  const pool = new pg.Pool({ connectionString: url, application_name: name });
+  pool.on("error", (err) => console.error("pg pool:", err.message));
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${table} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)`,
+  );
+  io.adapter(createAdapter(pool, { channelPrefix: prefix, tableName: table }));
+  for (;;) {
+    const { rows } = await pool.query(
+      "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query = $2 AND state = 'idle'",
+      [name, `LISTEN "${prefix}#/"`],
+    );
+    if (rows.length) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return ` (postgres adapter on ${url}, prefix ${prefix}, table ${table})`;
 }
 
 io.on("connection", (socket) => {

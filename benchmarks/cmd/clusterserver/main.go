@@ -17,11 +17,20 @@
 //   - PORT: the port on 127.0.0.1 (default 3000);
 //   - REDIS_ADDR: Redis host:port (default 127.0.0.1:6379);
 //   - ADAPTER: classic (redis.NewAdapter, the official createAdapter's
-//     protocol; the default) or sharded (redis.NewShardedAdapter, the
-//     official createShardedAdapter's, SPUBLISH, Redis 7);
+//     protocol; the default), sharded (redis.NewShardedAdapter, the
+//     official createShardedAdapter's, SPUBLISH, Redis 7), nats
+//     (adapters/nats NewAdapter, core NATS) or nats-jetstream
+//     (adapters/nats NewJetStreamAdapter, with connection state recovery);
+//   - NATS_URL: the NATS server of the nats adapters (default
+//     nats://127.0.0.1:4222);
 //   - PREFIX: the channels' prefix (Options.Key or
 //     ShardedOptions.ChannelPrefix; default "socket.io"). Servers with the
 //     same prefix on the same Redis form one cluster;
+//   - ADAPTER=postgres: this repository's PostgreSQL adapter
+//     (adapters/postgres, the official @socket.io/postgres-adapter's
+//     protocol) on PG_URL (default postgres://postgres@127.0.0.1:5432/test),
+//     channel prefix PREFIX, attachment table PG_TABLE (default
+//     siobench_attachments, created if missing); Redis is not used;
 //   - PPROF: serve net/http/pprof on this loopback address (off when
 //     empty).
 //
@@ -36,12 +45,16 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/socketio-go/socketio"
-	"github.com/socketio-go/socketio/adapter"
+	natsadapter "github.com/socketio-go/socketio/adapters/nats"
+	pgadapter "github.com/socketio-go/socketio/adapters/postgres"
 	redisadapter "github.com/socketio-go/socketio/adapters/redis"
 	"github.com/socketio-go/socketio/internal/benchapp"
 )
@@ -53,27 +66,71 @@ func main() {
 	prefix := cmp.Or(os.Getenv("PREFIX"), "socket.io")
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rc := goredis.NewClient(&goredis.Options{Addr: addr, ClientName: "clusterserver-" + port})
-	defer rc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	err := rc.Ping(ctx).Err()
-	cancel()
-	if err != nil {
-		log.Fatalf("redis %s: %v", addr, err)
+	if mode == "postgres" {
+		runPostgres(port, prefix, logger)
+		return
 	}
-	var factory adapter.Factory
+	opts := &socketio.Options{Logger: logger}
+	where := addr
 	switch mode {
-	case "classic":
-		factory = redisadapter.NewAdapter(rc, redisadapter.Options{Key: prefix, Logger: logger})
-	case "sharded":
-		factory = redisadapter.NewShardedAdapter(rc, redisadapter.ShardedOptions{ChannelPrefix: prefix, Logger: logger})
+	case "nats", "nats-jetstream":
+		where = cmp.Or(os.Getenv("NATS_URL"), nats.DefaultURL)
+		nc, err := nats.Connect(where, nats.Name("clusterserver-"+port), nats.MaxReconnects(-1))
+		if err != nil {
+			log.Fatalf("nats %s: %v", where, err)
+		}
+		defer nc.Close()
+		o := natsadapter.Options{Prefix: prefix, Logger: logger}
+		if mode == "nats" {
+			opts.Adapter = natsadapter.NewAdapter(nc, o)
+		} else {
+			opts.Adapter = natsadapter.NewJetStreamAdapter(nc, natsadapter.JetStreamOptions{Options: o, Stream: strings.ReplaceAll(prefix, ".", "_")})
+			opts.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{}
+		}
+	case "classic", "sharded":
+		rc := goredis.NewClient(&goredis.Options{Addr: addr, ClientName: "clusterserver-" + port})
+		defer rc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := rc.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			log.Fatalf("redis %s: %v", addr, err)
+		}
+		if mode == "classic" {
+			opts.Adapter = redisadapter.NewAdapter(rc, redisadapter.Options{Key: prefix, Logger: logger})
+		} else {
+			opts.Adapter = redisadapter.NewShardedAdapter(rc, redisadapter.ShardedOptions{ChannelPrefix: prefix, Logger: logger})
+		}
 	default:
-		log.Fatalf("invalid ADAPTER=%q (classic or sharded)", mode)
+		log.Fatalf("invalid ADAPTER=%q (classic, sharded, postgres, nats or nats-jetstream)", mode)
 	}
 
 	// NewServer creates "/", whose adapter subscribes (and waits for the
 	// confirmations) before it returns.
-	srv := socketio.NewServer(&socketio.Options{Adapter: factory, Logger: logger})
+	srv := socketio.NewServer(opts)
 	benchapp.Register(srv)
-	benchapp.Run(srv, port, os.Getenv("PPROF"), fmt.Sprintf("clusterserver (redis adapter %s on %s, prefix %s)", mode, addr, prefix))
+	benchapp.Run(srv, port, os.Getenv("PPROF"), fmt.Sprintf("clusterserver (%s adapter on %s, prefix %s)", mode, where, prefix))
+}
+
+// runPostgres serves on the PostgreSQL adapter.
+func runPostgres(port, prefix string, logger *slog.Logger) {
+	url := cmp.Or(os.Getenv("PG_URL"), "postgres://postgres@127.0.0.1:5432/test")
+	table := cmp.Or(os.Getenv("PG_TABLE"), "siobench_attachments")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		log.Fatalf("postgres %s: %v", url, err)
+	}
+	defer pool.Close()
+	if err := pgadapter.CreateAttachmentTable(ctx, pool, table); err != nil {
+		log.Fatal(err)
+	}
+	// NewServer creates "/", whose adapter LISTENs before it returns.
+	srv := socketio.NewServer(&socketio.Options{
+		Adapter: pgadapter.NewAdapter(pool, pgadapter.Options{ChannelPrefix: prefix, TableName: table, Logger: logger}),
+		Logger:  logger,
+	})
+	benchapp.Register(srv)
+	benchapp.Run(srv, port, os.Getenv("PPROF"), fmt.Sprintf("clusterserver (postgres adapter on %s, prefix %s, table %s)", url, prefix, table))
 }

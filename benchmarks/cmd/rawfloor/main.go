@@ -11,6 +11,10 @@
 // "echo" events are acknowledged too (43<id> + the arguments), so that the
 // floor can be used for the echo scenario as well. It sends no pings.
 //
+// Requests for transport=polling get the long-polling floor (polling.go):
+// the same answers over HTTP/1.1 long-polling, each response written by the
+// goroutine that queued it.
+//
 // Usage: PORT=3000 rawfloor
 package main
 
@@ -86,6 +90,10 @@ func serve(nc net.Conn) {
 		}
 	}
 	key := header(buf[:end], "sec-websocket-key")
+	if key == nil && bytes.Contains(buf[:end], []byte("transport=polling")) {
+		servePolling(nc, buf, n, end)
+		return
+	}
 	if key == nil {
 		_, _ = nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 		return
@@ -200,29 +208,35 @@ func handle(c *conn, sid string, p []byte) {
 		}
 		regMu.RUnlock()
 	case len(p) > 2 && p[0] == '4' && p[1] == '2' && p[2] >= '0' && p[2] <= '9':
-		// 42<id>["echo",args...] -> 43<id>[args...]
-		i := 2
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
+		if out := echoAck(p); out != nil {
+			c.send(frame(nil, out))
 		}
-		rest := p[i:]
-		const ev = `["echo"`
-		if !bytes.HasPrefix(rest, []byte(ev)) {
-			return
-		}
-		args := rest[len(ev):]
-		out := make([]byte, 0, len(p))
-		out = append(out, '4', '3')
-		out = append(out, p[2:i]...)
-		out = append(out, '[')
-		if len(args) > 0 && args[0] == ',' {
-			args = args[1:]
-		}
-		out = append(out, args...)
-		c.send(frame(nil, out))
 	case len(p) >= 2 && p[0] == '4' && p[1] == '0':
 		c.send(frame(nil, []byte(`40{"sid":"`+sid+`"}`)))
 	}
+}
+
+// echoAck answers 42<id>["echo",args...] with 43<id>[args...] (nil for
+// anything else).
+func echoAck(p []byte) []byte {
+	i := 2
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
+	}
+	rest := p[i:]
+	const ev = `["echo"`
+	if !bytes.HasPrefix(rest, []byte(ev)) {
+		return nil
+	}
+	args := rest[len(ev):]
+	out := make([]byte, 0, len(p))
+	out = append(out, '4', '3')
+	out = append(out, p[2:i]...)
+	out = append(out, '[')
+	if len(args) > 0 && args[0] == ',' {
+		args = args[1:]
+	}
+	return append(out, args...)
 }
 
 // send appends a pre-encoded frame to the connection's pending bytes and

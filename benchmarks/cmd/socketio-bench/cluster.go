@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -30,13 +31,15 @@ import (
 // sender's node's clients directly, to the other node's through Redis.
 // "cluster" uses the classic adapter (createAdapter, PUBLISH), and
 // "cluster-sharded" the sharded one (createShardedAdapter, SPUBLISH).
+// "cluster-nats" runs ours only, on core NATS (adapters/nats NewAdapter):
+// there is no official NATS adapter to compare with.
 
 // clusterNodes is the number of nodes of a cluster.
 const clusterNodes = 2
 
 // isCluster tells whether scenario is one of the cluster scenarios.
 func isCluster(scenario string) bool {
-	return scenario == "cluster" || scenario == "cluster-sharded"
+	return scenario == "cluster" || scenario == "cluster-sharded" || scenario == "cluster-postgres" || scenario == "cluster-nats"
 }
 
 // clusterPrefix returns a channel prefix of its own for one cluster: the
@@ -51,11 +54,19 @@ func clusterPrefix(impl string) string {
 // to it, half to each node.
 func (b *bench) newClusterRig(scenario, impl string, n, rep int) (*fanoutRig, error) {
 	mode := "classic"
-	if scenario == "cluster-sharded" {
-		mode = "sharded"
-	}
 	prefix := clusterPrefix(impl)
-	env := []string{"REDIS_ADDR=" + b.cfg.redisAddr, "ADAPTER=" + mode, "PREFIX=" + prefix}
+	switch scenario {
+	case "cluster-sharded":
+		mode = "sharded"
+	case "cluster-postgres":
+		mode = "postgres"
+	case "cluster-nats":
+		// Only ours: there is no official NATS adapter. A prefix is a
+		// subject token here.
+		mode = "nats"
+		prefix = strings.ReplaceAll(prefix, "-", "_")
+	}
+	env := []string{"REDIS_ADDR=" + b.cfg.redisAddr, "NATS_URL=" + b.cfg.natsURL, "ADAPTER=" + mode, "PREFIX=" + prefix, "PG_URL=" + b.cfg.pgURL}
 	grp := &server{impl: impl, cores: b.cfg.serverCPU}
 	for range clusterNodes {
 		s, err := b.startNode(impl, b.profiling != "", env)
@@ -120,7 +131,7 @@ func (b *bench) newClusterRig(scenario, impl string, n, rep int) (*fanoutRig, er
 		return nil, fmt.Errorf("%s %s: the cluster did not form: %d of %d deliveries of the probe broadcasts (see the nodes' logs)", scenario, impl, got, want)
 	}
 	st := &stepper{b: b, s: grp, stats: stats, counter: delivered, ended: p.ended, perMsg: int64(n), p99Stop: b.cfg.fanP99Stop}
-	st.window = b.clusterWindow(grp)
+	st.window = b.clusterWindow(grp, mode != "postgres")
 	b.logf("  %s %s: %d nodes (%s adapter, prefix %s), %d clients", scenario, impl, clusterNodes, mode, prefix, n)
 	return &fanoutRig{
 		run:   StepRun{Scenario: scenario, Impl: impl, Rep: rep, Clients: n},
@@ -162,10 +173,14 @@ func (b *bench) clusterRaces(rigs []*fanoutRig, rep int) {
 	b.races(pair, rates, b.cfg.clusterRaces, rep)
 }
 
-// clusterWindow measures each node's CPU and Redis's over a step's
-// window, and during the profile pass takes a CPU profile of each of our
-// nodes.
-func (b *bench) clusterWindow(grp *server) func() (func(), func(*Step, int64, time.Duration)) {
+// clusterWindow measures each node's CPU and (when redis is set) Redis's
+// over a step's window, and during the profile pass takes a CPU profile of
+// each of our nodes.
+func (b *bench) clusterWindow(grp *server, redis bool) func() (func(), func(*Step, int64, time.Duration)) {
+	redisCPU := redisCPU
+	if !redis {
+		redisCPU = func(string) (time.Duration, error) { return 0, errNoRedis }
+	}
 	return func() (func(), func(*Step, int64, time.Duration)) {
 		n0 := make([]time.Duration, len(grp.nodes))
 		for k, s := range grp.nodes {
@@ -205,7 +220,9 @@ func (b *bench) clusterWindow(grp *server) func() (func(), func(*Step, int64, ti
 				r.NodeCPU = append(r.NodeCPU, (n1[k]-n0[k]).Seconds()/el.Seconds())
 			}
 			if rerr != nil {
-				b.logf("  redis CPU not measured: %v", rerr)
+				if rerr != errNoRedis {
+					b.logf("  redis CPU not measured: %v", rerr)
+				}
 				return
 			}
 			r.RedisCPU = (r1 - r0).Seconds() / el.Seconds()
@@ -216,6 +233,9 @@ func (b *bench) clusterWindow(grp *server) func() (func(), func(*Step, int64, ti
 		return stop, fill
 	}
 }
+
+// errNoRedis: the cluster is not on Redis (cluster-postgres).
+var errNoRedis = errors.New("not on Redis")
 
 // redisCPU returns the CPU time Redis used since it started (used_cpu_sys
 // + used_cpu_user of INFO cpu: all its threads, whoever the work was for).
@@ -269,7 +289,7 @@ func redisCPU(addr string) (time.Duration, error) {
 // summarizeCluster adds the rows and checks of the cluster scenarios.
 func (b *bench) summarizeCluster() {
 	c := b.cfg
-	for _, sc := range []string{"cluster", "cluster-sharded"} {
+	for _, sc := range []string{"cluster", "cluster-sharded", "cluster-postgres"} {
 		for _, n := range c.clusterN {
 			if len(b.runsOf(sc, "go", n))+len(b.runsOf(sc, "node", n)) == 0 {
 				continue
@@ -298,7 +318,9 @@ func (b *bench) summarizeCluster() {
 			b.addRow(g, "p99 latency at max (ms)", "lower", "", false, per(func(r StepRun) (float64, bool) { return maxStep(r).P99ms, true }))
 			b.addRow(g, "nodes' process CPU at max (cores, both)", "", "", false, per(func(r StepRun) (float64, bool) { return maxStep(r).ServerCPU, true }))
 			b.addRow(g, "nodes' process CPU per delivery at max (µs)", "lower", "≤ ½ node", false, per(func(r StepRun) (float64, bool) { return maxStep(r).CPUPerMsgUs, true }))
-			b.addRow(g, "Redis CPU per delivery at max (µs, shared Redis)", "lower", "", false, per(func(r StepRun) (float64, bool) { return maxStep(r).RedisPerMsgUs, true }))
+			if sc != "cluster-postgres" {
+				b.addRow(g, "Redis CPU per delivery at max (µs, shared Redis)", "lower", "", false, per(func(r StepRun) (float64, bool) { return maxStep(r).RedisPerMsgUs, true }))
+			}
 			races := func(f func(Race) float64) func(string) []float64 {
 				return func(impl string) []float64 {
 					var v []float64
@@ -321,10 +343,12 @@ func (b *bench) summarizeCluster() {
 					s, ok := stepAt(r, ref)
 					return s.CorePerMsgUs, ok
 				}))
-				b.addRow(g, fmt.Sprintf("Redis CPU per delivery at %.0f/s (µs, shared Redis)", ref), "lower", "", false, per(func(r StepRun) (float64, bool) {
-					s, ok := stepAt(r, ref)
-					return s.RedisPerMsgUs, ok
-				}))
+				if sc != "cluster-postgres" {
+					b.addRow(g, fmt.Sprintf("Redis CPU per delivery at %.0f/s (µs, shared Redis)", ref), "lower", "", false, per(func(r StepRun) (float64, bool) {
+						s, ok := stepAt(r, ref)
+						return s.RedisPerMsgUs, ok
+					}))
+				}
 				b.addRow(g, fmt.Sprintf("p99 latency at %.0f/s (ms)", ref), "lower", "", false, per(func(r StepRun) (float64, bool) {
 					s, ok := stepAt(r, ref)
 					return s.P99ms, ok
@@ -358,7 +382,7 @@ func (b *bench) summarizeCluster() {
 // chart.
 func (b *bench) clusterSeries() []series {
 	var out []series
-	for _, sc := range []string{"cluster", "cluster-sharded"} {
+	for _, sc := range []string{"cluster", "cluster-sharded", "cluster-postgres"} {
 		for _, n := range b.cfg.clusterN {
 			for _, impl := range b.cfg.impls {
 				cv := b.curve(sc, impl, n)

@@ -13,13 +13,15 @@
 //   - echo: C WebSocket clients sending "echo" events with acks at a fixed
 //     total rate, stepped: p50/p99/p999 round trip, server CPU per echo;
 //   - polling: the same echo over HTTP long-polling;
+//   - polling-fanout: the fan-out to clients on long-polling;
 //   - fanout-recovery (on request): the fan-out with connection state
 //     recovery on ("go+rec", "node+rec") and off, in one run;
 //   - cluster and cluster-sharded (on request): the fan-out on a cluster
 //     of two nodes on Redis, ours (cmd/clusterserver with adapters/redis)
 //     and the official one (node/server.js with @socket.io/redis-adapter),
 //     the clients split across the nodes: deliveries/s, p99, CPU per
-//     delivery of both nodes, Redis's CPU;
+//     delivery of both nodes, Redis's CPU; cluster-postgres: the same on
+//     PostgreSQL (adapters/postgres and @socket.io/postgres-adapter, -pg);
 //   - delivery (on request): official clients (node/delivery.js) behind a
 //     fault proxy (internal/killproxy) that kills a share of their
 //     connections every second (reset, clean close, or half-open), while
@@ -40,9 +42,11 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -64,6 +68,8 @@ type config struct {
 	nodeBin     string
 	nodeServer  string
 	floorServer string
+	relayServer string
+	baseServer  string
 	serverCPU   string
 	genCPU      string
 	basePort    int
@@ -85,7 +91,9 @@ type config struct {
 	// cluster node (cmd/clusterserver), the profile pass's rate
 	clusterN        []int
 	redisAddr       string
+	pgURL           string
 	clusterServer   string
+	natsURL         string
 	clusterRaces    int
 	profClusterRate float64
 
@@ -94,8 +102,10 @@ type config struct {
 	echoRef     float64
 	echoP99Stop time.Duration
 
-	pollClients int
-	pollRates   []float64
+	pollClients  int
+	pollRates    []float64
+	pollFanN     []int     // polling fan-out: client counts
+	pollFanRates []float64 // polling fan-out: offered deliveries/s
 
 	warmup time.Duration
 	step   time.Duration
@@ -114,6 +124,15 @@ type config struct {
 	recRaces      int
 	recRaceWindow time.Duration
 	recControl    bool // A/A control: "+rec" servers start with recovery off
+
+	// shallow: closed-loop fan-out (see shallow.go)
+	shallowN        []int
+	shallowImpls    []string
+	shallowWindow   int
+	shallowWarmup   time.Duration
+	shallowDur      time.Duration
+	shallowRaces    int
+	profShallowRate float64
 
 	// delivery
 	deliveryImpls      []string
@@ -188,9 +207,10 @@ func main() {
 	var (
 		c                                         config
 		scen, impls, idleN, fanN, fanR, echoR, pr string
+		pollFanN, pollFanR                        string
 		fanRef, echoRef                           string
 	)
-	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling", "scenarios to run (idle, storm, fanout, echo, polling, fanout-recovery, delivery, cluster, cluster-sharded; profile runs the pprof pass against the Go server instead)")
+	flag.StringVar(&scen, "scenarios", "idle,storm,fanout,echo,polling,polling-fanout", "scenarios to run (idle, storm, fanout, echo, polling, polling-fanout, fanout-recovery, delivery, cluster, cluster-sharded, cluster-postgres, cluster-nats; profile runs the pprof pass against the Go server instead)")
 	flag.StringVar(&impls, "impls", "go,node", "servers to compare")
 	flag.BoolVar(&c.floor, "floor", true, "also run the raw batched-frame writer floor in the fan-out (first client count) and echo scenarios")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of every figure (the median is reported)")
@@ -211,7 +231,9 @@ func main() {
 	flag.StringVar(&fanN, "fanout-n", "1k,5k", "fan-out: client counts")
 	var clusterN, profCluster string
 	flag.StringVar(&clusterN, "cluster-n", "1k", "cluster scenarios: client counts (half on each of the two nodes)")
+	flag.StringVar(&c.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test", "cluster-postgres: the PostgreSQL of the clusters (each cluster gets a channel prefix of its own)")
 	flag.StringVar(&c.redisAddr, "redis", "127.0.0.1:6379", "cluster scenarios: the Redis of the clusters (host:port; each cluster gets a channel prefix of its own)")
+	flag.StringVar(&c.natsURL, "nats", "nats://127.0.0.1:4222", "cluster-nats scenario: the NATS server of the cluster")
 	flag.StringVar(&c.clusterServer, "cluster-server", "bin/clusterserver", "cluster scenarios: our cluster node binary (cmd/clusterserver)")
 	flag.IntVar(&c.clusterRaces, "cluster-races", 4, "cluster scenarios: trials of our cluster and the official one saturated at the same time on the server core (0: none)")
 	flag.StringVar(&profCluster, "profile-cluster-rate", "100k", "profile pass: offered deliveries/s of the cluster fan-out")
@@ -223,6 +245,8 @@ func main() {
 	flag.StringVar(&echoRef, "echo-ref", "10k", "echo and polling: rate at which CPU per echo is compared")
 	flag.DurationVar(&c.echoP99Stop, "echo-p99-stop", time.Second, "echo: stop stepping after a step with a p99 over this (or two over 50 ms)")
 	flag.IntVar(&c.pollClients, "poll-c", 100, "polling echo: clients")
+	flag.StringVar(&pollFanN, "pollfan-n", "1k", "polling fan-out: client counts")
+	flag.StringVar(&pollFanR, "pollfan-rates", "5k,10k,20k,40k,60k,90k,135k,200k,300k,450k,600k", "polling fan-out: offered deliveries/s, stepped")
 	flag.StringVar(&pr, "poll-rates", "1k,2k,5k,10k,15k,20k,30k,40k,50k,60k,80k,100k,120k", "polling echo: offered messages/s, stepped")
 	flag.DurationVar(&c.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up at each step's rate")
 	flag.DurationVar(&c.step, "step", 2*time.Second, "measured duration of each step")
@@ -250,6 +274,16 @@ func main() {
 	flag.StringVar(&c.deliveryTransports, "delivery-transports", "websocket", "delivery: the clients' transports option (websocket, polling or polling,websocket)")
 	flag.StringVar(&c.deliveryReconnect, "delivery-reconnect", "", "delivery: the clients' reconnectionDelay[,reconnectionDelayMax[,randomizationFactor]] (empty: the official defaults 1000,5000,0.5)")
 	flag.StringVar(&c.deliveryScript, "delivery-script", "node/delivery.js", "delivery: the official clients' driver")
+	var shallowN, shallowImpls, profShallow string
+	flag.StringVar(&shallowN, "shallow-n", "1k,5k", "shallow: client counts")
+	flag.StringVar(&shallowImpls, "shallow-impls", "go,relay,node", "shallow: the servers compared (relay: cmd/relay, a plain gorilla/websocket relay)")
+	flag.IntVar(&c.shallowWindow, "shallow-window", 4, "shallow: broadcasts in flight (each must reach every client before another is sent)")
+	flag.DurationVar(&c.shallowWarmup, "shallow-warmup", time.Second, "shallow: unmeasured warm-up of each window")
+	flag.DurationVar(&c.shallowDur, "shallow-duration", 3*time.Second, "shallow: measured duration of each window")
+	flag.IntVar(&c.shallowRaces, "shallow-races", 3, "shallow: trials of ours (go, base) and the relay run at the same time, both saturated on the server core (0: none)")
+	flag.StringVar(&profShallow, "profile-shallow-rate", "60k", "profile pass: deliveries/s the shallow publisher is held to (ours and the relay at the same rate)")
+	flag.StringVar(&c.relayServer, "relay-server", "bin/relay", "the gorilla/websocket relay binary (cmd/relay)")
+	flag.StringVar(&c.baseServer, "base-server", "", `our server built from another commit, run as the server "base" (e.g. -shallow-impls go,base,relay)`)
 	resum := flag.String("resummarize", "", "only rebuild summary.md and the charts of -out from this results.json")
 	genProf := flag.String("gen-cpuprofile", "", "write a CPU profile of the load generator itself to this file")
 	flag.Parse()
@@ -259,7 +293,10 @@ func main() {
 	c.impls = strings.Split(impls, ",")
 	c.idleN, c.fanN, c.clusterN = ints(idleN), ints(fanN), ints(clusterN)
 	c.profClusterRate = floats(profCluster)[0]
+	c.shallowN, c.shallowImpls = ints(shallowN), strings.Split(shallowImpls, ",")
+	c.profShallowRate = floats(profShallow)[0]
 	c.fanRates, c.echoRates, c.pollRates = floats(fanR), floats(echoR), floats(pr)
+	c.pollFanN, c.pollFanRates = ints(pollFanN), floats(pollFanR)
 	c.fanRefs = floats(fanRef)
 	c.echoRef = floats(echoRef)[0]
 	c.profile = slices.Contains(c.scenarios, "profile")
@@ -308,6 +345,9 @@ func main() {
 	defer lf.Close()
 
 	maxConns := slices.Max(append(slices.Clone(c.idleN), c.stormN, slices.Max(c.fanN), len(c.impls)*slices.Max(c.clusterN)))
+	if slices.Contains(c.scenarios, "shallow") {
+		maxConns = max(maxConns, len(c.shallowImpls)*slices.Max(c.shallowN))
+	}
 	if need := maxConns + 64; uint64(need) > limit {
 		b.logf("WARNING: %d connections need %d file descriptors, RLIMIT_NOFILE allows %d (raising the hard limit needs CAP_SYS_RESOURCE); counts above it are capped", maxConns, need, limit)
 		capN := int(limit) - 200
@@ -350,6 +390,11 @@ func main() {
 	start := time.Now()
 	for _, sc := range c.scenarios {
 		b.logf("\n== %s", sc)
+		if sc == "shallow" {
+			// Its repetitions alternate the servers within one start.
+			b.runShallow()
+			continue
+		}
 		reps := c.reps
 		if sc == "delivery" {
 			reps = c.deliveryReps
@@ -388,7 +433,11 @@ func main() {
 			case "echo":
 				b.record(withFloor(true), func(impl string) (StepRun, error) { return b.runEcho(impl, rep) })
 			case "polling":
-				b.record(order, func(impl string) (StepRun, error) { return b.runPolling(impl, rep) })
+				b.record(withFloor(true), func(impl string) (StepRun, error) { return b.runPolling(impl, rep) })
+			case "polling-fanout":
+				for _, n := range c.pollFanN {
+					b.record(withFloor(n == c.pollFanN[0]), func(impl string) (StepRun, error) { return b.runPollFanout(impl, n, rep) })
+				}
 			case "fanout-recovery":
 				for _, n := range c.fanN {
 					for _, group := range b.recoveryGroups(n) {
@@ -402,9 +451,12 @@ func main() {
 						b.res.Runs = append(b.res.Runs, runs...)
 					}
 				}
-			case "cluster", "cluster-sharded":
+			case "cluster", "cluster-sharded", "cluster-postgres", "cluster-nats":
 				for _, n := range c.clusterN {
 					order := clusterOrder(c.impls, rep)
+					if sc == "cluster-nats" {
+						order = []string{"go"}
+					}
 					runs, err := b.runFanoutInterleaved(sc, order, n, rep, func(impl string) (*fanoutRig, error) { return b.newClusterRig(sc, impl, n, rep) })
 					b.check(err)
 					if err != nil {
@@ -449,12 +501,51 @@ func (b *bench) check(err error) {
 }
 
 func (b *bench) save() {
+	dropNaN(reflect.ValueOf(&b.res).Elem())
 	data, err := json.MarshalIndent(&b.res, "", "  ")
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(b.cfg.out, "results.json"), data, 0o644); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// dropNaN makes v encodable as JSON, which has no NaN: a NaN field (a
+// figure with no sample, such as the latency of a step where nothing
+// arrived) becomes 0, a NaN map value is removed.
+func dropNaN(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Float64, reflect.Float32:
+		if v.CanSet() && math.IsNaN(v.Float()) {
+			v.SetFloat(0)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			dropNaN(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				dropNaN(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			dropNaN(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := v.MapIndex(k)
+			if (e.Kind() == reflect.Float64 || e.Kind() == reflect.Float32) && math.IsNaN(e.Float()) {
+				v.SetMapIndex(k, reflect.Value{})
+			} else if e.Kind() == reflect.Struct || e.Kind() == reflect.Slice || e.Kind() == reflect.Map {
+				c := reflect.New(e.Type()).Elem()
+				c.Set(e)
+				dropNaN(c)
+				v.SetMapIndex(k, c)
+			}
+		}
 	}
 }
 

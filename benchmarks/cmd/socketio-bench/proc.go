@@ -40,9 +40,26 @@ func (b *bench) allocPort() int {
 	if nextPort == 0 {
 		nextPort = b.cfg.basePort
 	}
-	p := nextPort
-	nextPort += 2
-	return p
+	// Skip ports another process (another run on a shared machine)
+	// listens on: the server started there would exit, and the clients
+	// would measure the other process.
+	for tries := 0; ; tries++ {
+		p := nextPort
+		nextPort += 2
+		if tries >= 1000 || portFree(p) && portFree(p+1) {
+			return p
+		}
+	}
+}
+
+// portFree reports whether nothing listens on 127.0.0.1:port.
+func portFree(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
 
 // recSuffix marks a server started with connection state recovery on
@@ -59,7 +76,7 @@ func (b *bench) startServer(impl string, withPprof bool) (*server, error) {
 // clusterEnv are the variables that make a server a node of a cluster on
 // Redis (cmd/clusterserver, node/server.js): a server started without them
 // does not inherit them from the generator's environment.
-var clusterEnv = []string{"REDIS_ADDR=", "ADAPTER=", "PREFIX="}
+var clusterEnv = []string{"REDIS_ADDR=", "NATS_URL=", "ADAPTER=", "PREFIX="}
 
 // startNode is startServer; with env (REDIS_ADDR, ADAPTER, PREFIX), the
 // server is a node of a cluster on Redis: ours is then the cluster server
@@ -68,7 +85,7 @@ var clusterEnv = []string{"REDIS_ADDR=", "ADAPTER=", "PREFIX="}
 func (b *bench) startNode(impl string, withPprof bool, env []string) (*server, error) {
 	port := b.allocPort()
 	kind, recovery := strings.CutSuffix(impl, recSuffix)
-	if recovery && kind == "floor" {
+	if recovery && (kind == "floor" || kind == "relay") {
 		return nil, fmt.Errorf("unknown server %q", impl)
 	}
 	var argv []string
@@ -80,6 +97,18 @@ func (b *bench) startNode(impl string, withPprof bool, env []string) (*server, e
 		}
 	case "node":
 		argv = []string{b.cfg.nodeBin, b.cfg.nodeServer}
+	case "base":
+		// Our server built from another commit (-base-server), to
+		// compare two versions of ours in one run.
+		if env != nil || b.cfg.baseServer == "" {
+			return nil, fmt.Errorf("%q needs -base-server (and no cluster)", impl)
+		}
+		argv = []string{b.cfg.baseServer}
+	case "relay":
+		if env != nil {
+			return nil, fmt.Errorf("no cluster of %q", impl)
+		}
+		argv = []string{b.cfg.relayServer}
 	case "floor":
 		if env != nil {
 			return nil, fmt.Errorf("no cluster of %q", impl)
@@ -103,7 +132,7 @@ func (b *bench) startNode(impl string, withPprof bool, env []string) (*server, e
 		cmd.Env = append(cmd.Env, "RECOVERY=1")
 	}
 	s := &server{cores: b.cfg.serverCPU, impl: impl, port: port, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
-	if withPprof && kind == "go" {
+	if withPprof && (kind == "go" || kind == "base" || kind == "relay") {
 		s.pprofAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1))
 		cmd.Env = append(cmd.Env, "PPROF="+s.pprofAddr)
 	}
@@ -127,6 +156,12 @@ func (b *bench) startNode(impl string, withPprof bool, env []string) (*server, e
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			c.Close()
+			// Something listens: make sure it is this server, not
+			// another process that took the port meanwhile.
+			time.Sleep(50 * time.Millisecond)
+			if !s.alive() {
+				return nil, fmt.Errorf("%s server exited at start (see %s)", impl, logPath)
+			}
 			break
 		}
 		select {

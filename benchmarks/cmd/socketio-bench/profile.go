@@ -128,6 +128,12 @@ func (b *bench) runProfiles() error {
 		p.close()
 	}
 
+	if want("shallow") {
+		if err := b.profileShallow(dir); err != nil {
+			b.logf("  shallow: %v", err)
+		}
+	}
+
 	saved := b.cfg
 	defer func() { b.cfg = saved }()
 	b.cfg.step = 8 * time.Second

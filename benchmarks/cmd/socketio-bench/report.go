@@ -96,9 +96,11 @@ type Results struct {
 	RecoveryControl bool `json:"recovery_control,omitempty"`
 	// Delivery runs of the delivery scenario.
 	Delivery []DeliveryRun `json:"delivery,omitempty"`
-	Summary  []Row         `json:"summary"`
-	Curves   []Curve       `json:"curves"`
-	Checks   []string      `json:"checks"`
+	// Shallow runs of the shallow scenario (closed-loop fan-out).
+	Shallow []ShallowRun `json:"shallow,omitempty"`
+	Summary []Row        `json:"summary"`
+	Curves  []Curve      `json:"curves"`
+	Checks  []string     `json:"checks"`
 }
 
 // Row is one line of the summary table: the median over repetitions of one
@@ -377,7 +379,7 @@ func (b *bench) summarize() {
 		if sc == "echo" {
 			g = "echo (ws)"
 		}
-		floor := sc == "echo"
+		floor := true
 		b.addRow(g, "max rate with p99 ≤ 50 ms (msg/s)", "higher", "≥ 2× node", floor, per(func(r StepRun) (float64, bool) { return sustained(r, 50), true }))
 		ref := c.echoRef
 		b.addRow(g, fmt.Sprintf("server process CPU per echo at %.0f/s (µs)", ref), "lower", "≤ ⅓ node", floor, per(func(r StepRun) (float64, bool) {
@@ -395,6 +397,37 @@ func (b *bench) summarize() {
 			b.addRow(g, fmt.Sprintf("%s round trip at %.0f/s (ms)", q.name, ref), "lower", "", floor, per(func(r StepRun) (float64, bool) {
 				s, ok := stepAt(r, ref)
 				return q.f(s), ok
+			}))
+		}
+	}
+	// Fan-out to long-polling clients: the polling targets.
+	for _, n := range c.pollFanN {
+		per := func(f func(StepRun) (float64, bool)) func(string) []float64 {
+			return func(impl string) []float64 {
+				var v []float64
+				for _, r := range b.runsOf("polling-fanout", impl, n) {
+					if x, ok := f(r); ok {
+						v = append(v, x)
+					}
+				}
+				return v
+			}
+		}
+		if len(b.runsOf("polling-fanout", "go", n))+len(b.runsOf("polling-fanout", "node", n)) == 0 {
+			continue
+		}
+		g := fmt.Sprintf("polling fanout %d", n)
+		floor := n == c.pollFanN[0]
+		b.addRow(g, "max deliveries/s with p99 ≤ 50 ms", "higher", "≥ 2× node", floor, per(func(r StepRun) (float64, bool) { return sustained(r, 50), true }))
+		b.addRow(g, fmt.Sprintf("max deliveries/s (%d clients)", n), "higher", "", floor, per(func(r StepRun) (float64, bool) { return maxStep(r).Throughput, true }))
+		for _, ref := range []float64{20000, 90000} {
+			b.addRow(g, fmt.Sprintf("server process CPU per delivery at %.0f/s (µs)", ref), "lower", "≤ ½ node", floor, per(func(r StepRun) (float64, bool) {
+				s, ok := stepAt(r, ref)
+				return s.CPUPerMsgUs, ok
+			}))
+			b.addRow(g, fmt.Sprintf("p99 latency at %.0f/s (ms)", ref), "lower", "", floor, per(func(r StepRun) (float64, bool) {
+				s, ok := stepAt(r, ref)
+				return s.P99ms, ok
 			}))
 		}
 	}
@@ -427,7 +460,7 @@ func (b *bench) summarize() {
 		}
 	}
 	// Echo: lower p99 at every step?
-	for _, sc := range []string{"echo", "polling"} {
+	for _, sc := range []string{"echo", "polling", "polling-fanout"} {
 		gc, nc := b.curve(sc, "go", 0), b.curve(sc, "node", 0)
 		if gc == nil || nc == nil {
 			continue
@@ -561,6 +594,7 @@ func (b *bench) writeSummary() {
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Group, r.Metric, v("go"), v("node"), v("floor"), ra("go/node"), ra("go/floor"), r.Target)
 	}
 	b.writeRecoverySummary(&sb)
+	b.writeShallowSummary(&sb)
 	if len(b.res.Checks) > 0 {
 		sb.WriteString("\n")
 		for _, c := range b.res.Checks {

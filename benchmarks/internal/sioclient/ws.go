@@ -470,3 +470,56 @@ func PayloadLen(b1 byte, ext []byte) int {
 		return int(n)
 	}
 }
+
+// msgpackConnect is the CONNECT packet to "/" of socket.io-msgpack-parser:
+// the MessagePack map {"type":0,"nsp":"/"}.
+var msgpackConnect = []byte{0x82, 0xa4, 't', 'y', 'p', 'e', 0x00, 0xa3, 'n', 's', 'p', 0xa1, '/'}
+
+// ConnectMsgpack is Connect for a server using the msgpack parser
+// (socket.io-msgpack-parser): the CONNECT packet and its answer are binary
+// frames.
+func (c *Conn) ConnectMsgpack() error {
+	p, err := c.Next()
+	if err != nil {
+		return fmt.Errorf("sioclient: open: %w", err)
+	}
+	if len(p) == 0 || p[0] != '0' {
+		return fmt.Errorf("sioclient: expected an open packet, got %q", p)
+	}
+	c.SID = jsonStringField(p[1:], "sid")
+	if err := c.writeFrame(opBinary, msgpackConnect); err != nil {
+		return err
+	}
+	op, p, err := c.NextMessage()
+	if err != nil {
+		return fmt.Errorf("sioclient: connect: %w", err)
+	}
+	// {"type":0,...}: the type entry comes first in the server's answer.
+	if op != opBinary || !bytes.HasPrefix(p[1:], []byte{0xa4, 't', 'y', 'p', 'e', 0x00}) {
+		return fmt.Errorf("sioclient: connect: unexpected answer %x", p)
+	}
+	return nil
+}
+
+// NextMessage returns the next Engine.IO message, text (without pings,
+// which are answered) or binary, and whether it is binary. The payload is
+// valid until the next call.
+func (c *Conn) NextMessage() (op byte, payload []byte, err error) {
+	for {
+		op, p, err := c.ReadFrame()
+		if err != nil {
+			return 0, nil, err
+		}
+		if op == opText && len(p) == 1 && p[0] == '2' {
+			if err := c.WriteText(pong); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
+		return op, p, nil
+	}
+}
+
+// IsBinary reports whether op, as NextMessage returns it, is a binary
+// message.
+func IsBinary(op byte) bool { return op == opBinary }
