@@ -2,6 +2,7 @@
 # Runs the interop suite against each target in $TARGETS (default: "node go").
 #   TARGETS=node bash interop/run.sh          # official socket.io reference only
 #   TARGETS=go   bash interop/run.sh          # Go implementation (./interop/goserver)
+#   TARGETS=go-own bash interop/run.sh        # the same, serving its own listener (Server.Serve)
 # Extra arguments are passed to `node --test` (e.g. --test-name-pattern=limits).
 # Exits non-zero if any target fails.
 set -u -o pipefail
@@ -36,7 +37,7 @@ for target in $TARGETS; do
   extra_env=()
   case "$target" in
     node) ;;
-    go)
+    go | go-own)
       bin="$WORK/interop-server"
       echo "== go build -o $bin ./interop/goserver"
       if ! (cd "$ROOT" && go build -o "$bin" ./interop/goserver); then
@@ -47,15 +48,18 @@ for target in $TARGETS; do
         continue
       fi
       extra_env=(GO_SERVER_BIN="$bin")
+      # go-own: the same server on its own listener (Server.Serve and its
+      # long-polling fast path) instead of mounted on an http.Server.
+      [ "$target" = go-own ] && extra_env+=(SERVE=own)
       ;;
     *)
-      echo "unknown target '$target' (expected node or go)"
+      echo "unknown target '$target' (expected node, go or go-own)"
       overall=1
       continue
       ;;
   esac
 
-  env TARGET="$target" "${extra_env[@]}" timeout --kill-after=10 "$TARGET_TIMEOUT" \
+  env TARGET="${target%-own}" "${extra_env[@]}" timeout --kill-after=10 "$TARGET_TIMEOUT" \
     node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec "$@" test/*.test.js 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 

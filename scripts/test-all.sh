@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: lint, Go unit tests with the race detector,
 # bounded fuzzing of every decoder, the Node interop suite against the
-# official socket.io server and ours, and the chat example in Chromium.
+# official socket.io server and ours, and the browser examples (chat, ticker,
+# whiteboard) in Chromium.
 #
 #   bash scripts/test-all.sh
 #
@@ -47,11 +48,18 @@ npm_ci() { # dir
 
 step "npm dependencies (from lockfiles)"
 npm_ci interop
+npm_ci interop/v2
 npm_ci adapters/redis/interop
+npm_ci adapters/postgres/interop
+npm_ci adapters/nats/interop
 npm_ci internal/websocket/testdata
 npm_ci msgpack/testdata
+npm_ci parser/msgpackparser/testdata
 npm_ci internal/difffuzz/testdata
 npm_ci examples/chat
+npm_ci examples/ticker
+npm_ci examples/whiteboard
+npm_ci admin/interop
 
 gofmt_check() {
   local out
@@ -63,18 +71,47 @@ run "go vet" go vet ./...
 run "go vet (examples)" bash -c 'cd examples && go vet ./...'
 run "go vet (benchmarks)" bash -c 'cd benchmarks && go vet ./...'
 run "go vet (adapters/redis)" bash -c 'cd adapters/redis && go vet ./...'
-run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff) && (cd adapters/redis && go mod tidy -diff)'
+run "go vet (adapters/postgres)" bash -c 'cd adapters/postgres && go vet ./...'
+run "go vet (adapters/nats)" bash -c 'cd adapters/nats && go vet ./...'
+run "go vet (transport/webtransport)" bash -c 'cd transport/webtransport && go vet ./...'
+run "go mod tidy check" bash -c 'go mod tidy -diff && (cd examples && go mod tidy -diff) && (cd benchmarks && go mod tidy -diff) && (cd adapters/redis && go mod tidy -diff) && (cd adapters/postgres && go mod tidy -diff) && (cd adapters/nats && go mod tidy -diff) && (cd transport/webtransport && go mod tidy -diff)'
+# Observability modules (admin UI, Prometheus, OpenTelemetry): each its own go.mod.
+obs_modules="admin metrics/prometheus tracing/otel"
+run "go vet (admin, metrics/prometheus, tracing/otel)" bash -c 'for m in '"$obs_modules"'; do (cd $m && go vet ./...) || exit 1; done'
+run "go mod tidy check (admin, metrics/prometheus, tracing/otel)" bash -c 'for m in '"$obs_modules"'; do (cd $m && go mod tidy -diff) || exit 1; done'
+run "staticcheck (admin, metrics/prometheus, tracing/otel)" bash -c 'r=$PWD; for m in '"$obs_modules"'; do (cd $m && go tool -modfile=$r/internal/tools/go.mod staticcheck ./...) || exit 1; done'
+# admin's tests drive the official socket.io-client (npm ci in admin/interop).
+run "go test -race (admin, metrics/prometheus, tracing/otel)" bash -c 'for m in '"$obs_modules"'; do (cd $m && go test -race -count=1 ./...) || exit 1; done'
 run "staticcheck" go tool -modfile=internal/tools/go.mod staticcheck ./...
 run "staticcheck (adapters/redis)" bash -c 'cd adapters/redis && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
+run "staticcheck (adapters/postgres)" bash -c 'cd adapters/postgres && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
+run "staticcheck (adapters/nats)" bash -c 'cd adapters/nats && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
+run "staticcheck (transport/webtransport)" bash -c 'cd transport/webtransport && go tool -modfile=../../internal/tools/go.mod staticcheck ./...'
 run "staticcheck (examples, benchmarks)" bash -c 'cd examples && go tool -modfile=../internal/tools/go.mod staticcheck ./... && cd ../benchmarks && go tool -modfile=../internal/tools/go.mod staticcheck ./...'
 # Redis adapters: a real Redis on loopback (started by the tests when none
 # answers on 127.0.0.1:6379), Go-only clusters and mixed Go + Node clusters.
 run "go test -race (adapters/redis)" bash -c 'cd adapters/redis && go test -race -count=1 ./...'
+# PostgreSQL adapter: the shared PostgreSQL on 127.0.0.1:5432 (trust, database
+# test; started by the tests when down), and an instance of the tests' own on
+# a free port for the restart test; Go-only and mixed Go + Node clusters.
+run "go test -race (adapters/postgres)" bash -c 'cd adapters/postgres && go test -race -count=1 ./...'
+# NATS adapters: each test starts its own nats-server (Debian package
+# nats-server, JetStream on a temporary directory), Go servers in-process
+# and in processes of their own, and the official client (interop/).
+run "go test -race (adapters/nats)" bash -c 'cd adapters/nats && go test -race -count=1 ./...'
+# WebTransport (quic-go, webtransport-go): a raw Go WebTransport client
+# against the server on 127.0.0.1 (UDP), HTTP long-polling for upgrades.
+run "go test -race (transport/webtransport)" bash -c 'cd transport/webtransport && go test -race -count=1 ./...'
 run "go test -race" go test -race -shuffle=on -count=1 ./...
+# The root package's tests again with every test server on its own listener
+# (Server.Serve and its long-polling fast path, internal/h1).
+run "go test -race (root, Serve)" env SOCKETIO_TEST_SERVE=own go test -race -shuffle=on -count=1 .
 run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./...'
 # The benchmark suite runs on its own (bash benchmarks/run.sh); here its
 # code is built and its micro-benchmark run once, so that it keeps working.
 run "benchmarks build + one iteration" bash -c 'cd benchmarks && go build ./... && go test -run "^$" -bench "Broadcast/pipe/sockets=1000\$" -benchtime 1x .'
+# The shallow scenario's floor (cmd/relay) against the generator's client.
+run "go test -race (benchmarks/cmd/relay)" bash -c 'cd benchmarks && go test -race -count=1 ./cmd/relay'
 
 if [ "$FUZZTIME" != "0" ]; then
   fuzz() { # package target [module dir]
@@ -103,24 +140,32 @@ if [ "$FUZZTIME" != "0" ]; then
   }
   run "fuzz engineio/packet FuzzDecodePayload" fuzz ./engineio/packet FuzzDecodePayload
   run "fuzz engineio/packet FuzzDiffEngineIOPayload" fuzz ./engineio/packet FuzzDiffEngineIOPayload
+  run "fuzz engineio/packet FuzzDecodePayloadV3" fuzz ./engineio/packet FuzzDecodePayloadV3
+  run "fuzz engineio/packet FuzzDecodeBinaryPayloadV3" fuzz ./engineio/packet FuzzDecodeBinaryPayloadV3
   for t in FuzzDecodeText FuzzBinaryReassembly FuzzSplitArray FuzzDecodeValue FuzzAppendString FuzzDiffSocketIOParser; do
     run "fuzz parser $t" fuzz ./parser "$t"
   done
   run "fuzz engineio FuzzQueryValue" fuzz ./engineio FuzzQueryValue
+  run "fuzz internal/h1 FuzzParseHead" fuzz ./internal/h1 FuzzParseHead
   run "fuzz adapter FuzzRestoreSession" fuzz ./adapter FuzzRestoreSession
   run "fuzz adapter/cluster FuzzDecodeJSON" fuzz ./adapter/cluster FuzzDecodeJSON
   run "fuzz adapter/cluster FuzzDecodeMsgpack" fuzz ./adapter/cluster FuzzDecodeMsgpack
   run "fuzz adapters/redis FuzzClassicDecode" fuzz . FuzzClassicDecode adapters/redis
   run "fuzz adapters/redis FuzzStreamsDecode" fuzz . FuzzStreamsDecode adapters/redis
   run "fuzz adapters/redis FuzzShardedDecode" fuzz . FuzzShardedDecode adapters/redis
+  run "fuzz adapters/postgres FuzzDecode" fuzz . FuzzDecode adapters/postgres
+  run "fuzz adapters/nats FuzzDecode" fuzz . FuzzDecode adapters/nats
+  run "fuzz transport/webtransport FuzzDecodeFrames" fuzz . FuzzDecodeFrames transport/webtransport
   for t in FuzzToJSON FuzzDecode FuzzFromJSON; do
     run "fuzz msgpack $t" fuzz ./msgpack "$t"
   done
+  run "fuzz parser/msgpackparser FuzzDecode" fuzz ./parser/msgpackparser FuzzDecode
   run "fuzz internal/websocket FuzzReadFrames" fuzz ./internal/websocket FuzzReadFrames
+  run "fuzz internal/websocket FuzzInflate" fuzz ./internal/websocket FuzzInflate
   run "fuzz client FuzzClientInput" fuzz ./client FuzzClientInput
 fi
 
-run "interop (official socket.io-client vs node and go servers)" env TARGETS="node go" bash interop/run.sh
+run "interop (official socket.io-client vs node and go servers, mounted and on its own listener)" env TARGETS="node go go-own" bash interop/run.sh
 
 if [ "${SKIP_BROWSER:-}" = "1" ] && [ -z "${CI:-}" ]; then
   echo "SKIP_BROWSER=1: browser test skipped"
@@ -130,6 +175,12 @@ else
     failed+=("browser test: chromium missing")
   else
     run "chat example in Chromium" bash -c 'cd examples/chat && node --test --test-reporter=spec browser_test.mjs'
+    run "ticker example in Chromium" bash -c 'cd examples/ticker && node --test --test-reporter=spec browser_test.mjs'
+    run "whiteboard example in Chromium" bash -c 'cd examples/whiteboard && node --test --test-reporter=spec browser_test.mjs'
+    run "compression in Chromium (go server)" bash -c 'cd interop && TARGET=go node --test --test-reporter=spec browser/compression.test.js'
+    run "compression in Chromium (node server)" bash -c 'cd interop && TARGET=node node --test --test-reporter=spec browser/compression.test.js'
+    run "admin UI (official dashboard) in Chromium" bash -c 'cd admin/interop && node --test --test-reporter=spec browser_test.mjs'
+    run "WebTransport in Chromium (go server)" bash -c 'cd interop && node --test --test-reporter=spec browser/webtransport.test.js'
   fi
 fi
 

@@ -59,7 +59,7 @@ after(async () => {
   // Runs even when a step failed: leave a screenshot to look at, close the
   // browser, stop the server.
   if (alice) {
-    const file = path.join(tmp, "chat.png");
+    const file = path.join(process.env.SCREENSHOTS || tmp, "chat.png");
     try {
       await alice.screenshot({ path: file });
       console.log(`screenshot: ${file}`);
@@ -158,6 +158,64 @@ test("the page shows the outage and reconnects when the server is back", async (
   await message(bob, "alice", "welcome back!").waitFor();
   await say(bob, "thanks, the Go server restarted quickly");
   await message(alice, "bob", "thanks, the Go server restarted quickly").waitFor();
+});
+
+test("a page cut off for a while misses nothing, and shows a banner meanwhile", async () => {
+  // Cut alice's connection and keep her from reconnecting: her page's
+  // requests to the Socket.IO server fail (a reconnection starts with an
+  // HTTP long-polling handshake) until the route is removed.
+  const sio = (url) => new URL(url).pathname === "/socket.io/";
+  await alice.route(sio, (route) => route.abort("internetdisconnected"));
+  await alice.evaluate(() => socket.io.engine.close());
+  await alice.getByTestId("banner").waitFor({ state: "visible" });
+  await alice.locator('[data-testid="status"][data-state="reconnecting"]').waitFor();
+
+  const missed = ["are you there?", "alice?", "ok, talk later"];
+  for (const text of missed) {
+    await say(bob, text);
+    await message(bob, "bob", text).waitFor(); // stamped and broadcast
+  }
+  assert.equal(await message(alice, "bob", missed[0]).count(), 0);
+
+  await alice.unroute(sio);
+  await alice.locator('[data-testid="status"][data-state="connected"]').waitFor();
+  await alice.getByTestId("banner").waitFor({ state: "hidden" });
+  // Recovered: same socket, and what was sent meanwhile was delivered, once.
+  assert.equal(await alice.getByTestId("status").getAttribute("data-recovered"), "true");
+  await notice(alice, "Reconnected to #lobby; nothing was missed.").waitFor();
+  for (const text of missed) {
+    await message(alice, "bob", text).waitFor();
+    assert.equal(await message(alice, "bob", text).count(), 1, text);
+  }
+  // The server told the room alice left (she was still in it when the
+  // notice was stored for recovery): her page does not show it to her.
+  assert.equal(await notice(alice, "alice left #lobby").count(), 0);
+  // In the order they were sent.
+  const texts = await alice.locator('[data-testid="message"][data-from="bob"] .text').allTextContents();
+  assert.deepEqual(texts.slice(-3), missed);
+
+  await say(alice, "back!");
+  await message(bob, "alice", "back!").waitFor();
+});
+
+test("a newcomer gets the room's recent history", async () => {
+  const carol = await openChat("carol");
+  try {
+    await message(carol, "alice", "back!").waitFor();
+    const texts = await carol.locator('[data-testid="message"] .text').allTextContents();
+    // Since the restart of the server, in order.
+    assert.deepEqual(texts, [
+      "welcome back!",
+      "thanks, the Go server restarted quickly",
+      "are you there?",
+      "alice?",
+      "ok, talk later",
+      "back!",
+    ]);
+  } finally {
+    await carol.context().close();
+  }
+  await waitForUsers(alice, ["alice", "bob"]);
 });
 
 // ---- helpers ----------------------------------------------------------------

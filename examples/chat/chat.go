@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,7 +27,8 @@ import (
 //
 // Events the server sends:
 //
-//	"chat message" {from, text, room, time}  to the whole room, sender included
+//	"chat message" {id, from, text, room, time}  to the whole room, sender included
+//	"history"      {room, messages}          the room's last messages, on entering it
 //	"typing"       {nick, typing}            to the room, sender excluded
 //	"user joined"  {nick, room}              to the room, the newcomer excluded
 //	"user left"    {nick, room}              to the room the user left
@@ -44,6 +47,9 @@ const (
 	maxNickLen = 32
 	// maxMessageLen is the longest message accepted, in characters.
 	maxMessageLen = 2000
+	// historyLen is how many of a room's last messages the server keeps
+	// and sends to whoever enters the room.
+	historyLen = 50
 )
 
 // user is the application data kept on each socket with Socket.SetData
@@ -70,6 +76,9 @@ type (
 	}
 	// chatOut is a message as the server stamps and relays it.
 	chatOut struct {
+		// ID is unique across restarts of the server: a page that
+		// gets the history again shows each message once.
+		ID   string    `json:"id"`
 		From string    `json:"from"`
 		Text string    `json:"text"`
 		Room string    `json:"room"`
@@ -90,6 +99,11 @@ type (
 	roomState struct {
 		Room  string   `json:"room"`
 		Users []string `json:"users"`
+	}
+	// historyOut is the payload of "history".
+	historyOut struct {
+		Room     string    `json:"room"`
+		Messages []chatOut `json:"messages"`
 	}
 )
 
@@ -128,15 +142,34 @@ func validRoom(room string) bool { return slices.Contains(rooms, room) }
 type chat struct {
 	srv *socketio.Server
 	log *slog.Logger
+
+	// mu orders the messages: a message is recorded in history and
+	// broadcast under it, and a socket enters a room (joins it and gets
+	// its history) under it, so that each message reaches a newcomer
+	// once, in the history or live.
+	mu      sync.Mutex
+	history map[string][]chatOut // the last historyLen messages of each room
+	epoch   string               // makes message ids unique across restarts
+	seq     int64
 }
 
 // newChat returns a Socket.IO server running the chat on its main
 // namespace "/". opts, if not nil, holds the options of the cluster mode
 // (cluster.go).
 func newChat(log *slog.Logger, opts *socketio.Options) *socketio.Server {
-	c := &chat{log: log}
+	c := &chat{
+		log:     log,
+		history: make(map[string][]chatOut),
+		epoch:   strconv.FormatInt(time.Now().UnixNano(), 36),
+	}
 	if opts == nil {
-		opts = &socketio.Options{}
+		// One server: connection state recovery. A page whose
+		// connection drops for a moment (a train tunnel, a laptop lid,
+		// a proxy restart) gets its socket back with every message it
+		// missed, without a trip through the history. (The cluster
+		// mode's classic Redis adapter cannot keep sessions; the Redis
+		// Streams adapter could.)
+		opts = &socketio.Options{ConnectionStateRecovery: &socketio.ConnectionStateRecovery{}}
 	}
 	// The library's own diagnostics (transport errors, slow consumers...)
 	// go to the same logger, tagged.
@@ -179,9 +212,15 @@ func (c *chat) authenticate(_ context.Context, s *socketio.Socket) error {
 // the socket's event handlers: no event is dispatched before it returns.
 func (c *chat) onConnection(s *socketio.Socket) {
 	u := userOf(s)
-	c.log.Info("connected", "id", s.ID(), "nick", u.Nick, "room", u.Room, "transport", s.Transport())
+	c.log.Info("connected", "id", s.ID(), "nick", u.Nick, "room", u.Room, "transport", s.Transport(), "recovered", s.Recovered())
 
-	s.Join(u.Room)
+	if s.Recovered() {
+		// Same socket id, rooms and data as before the drop, and the
+		// events it missed are on their way: no history needed.
+		s.Join(u.Room) // already in it; harmless
+	} else {
+		c.enter(s, u.Room)
+	}
 	c.emit(s.To(u.Room), "user joined", presence(u))
 	c.broadcastUsers(s.Context(), u.Room)
 
@@ -223,12 +262,38 @@ func (c *chat) onMessage(s *socketio.Socket, in chatIn) {
 		return
 	}
 	u := userOf(s)
-	c.emit(c.srv.To(u.Room), "chat message", chatOut{
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	msg := chatOut{
+		ID:   c.epoch + "-" + strconv.FormatInt(c.seq, 10),
 		From: u.Nick,
 		Text: text,
 		Room: u.Room,
 		Time: time.Now().UTC().Truncate(time.Millisecond),
-	})
+	}
+	h := append(c.history[u.Room], msg)
+	if len(h) > historyLen {
+		h = slices.Delete(h, 0, len(h)-historyLen)
+	}
+	c.history[u.Room] = h
+	c.emit(c.srv.To(u.Room), "chat message", msg)
+}
+
+// enter puts s in room and sends it the room's history. Under c.mu, so
+// that a message sent meanwhile is either in the history or delivered
+// live, never both nor neither.
+func (c *chat) enter(s *socketio.Socket, room string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.Join(room)
+	msgs := c.history[room]
+	if msgs == nil {
+		msgs = []chatOut{}
+	}
+	if err := s.Emit("history", historyOut{Room: room, Messages: msgs}); err != nil {
+		c.log.Error("history", "err", err)
+	}
 }
 
 // onTyping tells the other members of the room that the user started or
@@ -253,7 +318,7 @@ func (c *chat) onJoin(ctx context.Context, s *socketio.Socket, room string) (roo
 
 		u.Room = room
 		s.SetData(u)
-		s.Join(room)
+		c.enter(s, room)
 		c.emit(s.To(room), "user joined", presence{Nick: u.Nick, Room: room})
 		c.broadcastUsers(ctx, room)
 		c.log.Info("changed room", "id", s.ID(), "nick", u.Nick, "from", old, "to", room)

@@ -70,9 +70,13 @@ func TestClusterScript(t *testing.T) {
 
 	alice := dial(t, url)
 	alice.connect("alice")
+	// Each server keeps its own history (docs: examples/chat/README.md);
+	// nothing was said yet.
+	alice.expectEvent("history", `{"room":"lobby","messages":[]}`)
 	alice.expectEvent("users", `{"room":"lobby","users":["alice"]}`)
 	bob := dial(t, url)
 	bob.connect("bob")
+	bob.expectEvent("history", `{"room":"lobby","messages":[]}`)
 	bob.expectEvent("users", `{"room":"lobby","users":["alice","bob"]}`)
 	alice.expectEvent("user joined", `{"nick":"bob","room":"lobby"}`)
 	alice.expectEvent("users", `{"room":"lobby","users":["alice","bob"]}`)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/parser/msgpackparser"
 )
 
 func intEnv(name string, def int) int {
@@ -58,12 +59,23 @@ func main() {
 		MaxHTTPBufferSize: int64(intEnv("MAX_HTTP_BUFFER_SIZE", 1000000)),
 		CORS:              &socketio.CORSOptions{Origins: []string{"*"}},
 	}
+	if intEnv("PER_MESSAGE_DEFLATE", 0) == 1 {
+		// as the official perMessageDeflate: true (threshold 1024)
+		opts.PerMessageDeflate = &socketio.PerMessageDeflateOptions{}
+	}
 	if intEnv("RECOVERY", 0) == 1 {
 		// as the official connectionStateRecovery
 		// { maxDisconnectionDuration: 120000, skipMiddlewares: true }
 		opts.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{
 			MaxDisconnectionDuration: 120 * time.Second,
 		}
+	}
+	switch os.Getenv("PARSER") {
+	case "", "json":
+	case "msgpack":
+		opts.Parser = msgpackparser.Parser{}
+	default:
+		log.Fatalf("invalid PARSER=%s", os.Getenv("PARSER"))
 	}
 	srv := socketio.NewServer(opts)
 	setup(srv)
@@ -72,10 +84,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// SERVE=own: the server owns the listener (Serve, with its HTTP/1.1
+	// fast path for long-polling); otherwise it is mounted on an
+	// http.Server, as most applications do.
+	ownListener := os.Getenv("SERVE") == "own"
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := &http.Server{Handler: mux}
-	go func() { _ = hs.Serve(ln) }()
+	if ownListener {
+		go func() { _ = srv.Serve(ln) }()
+	} else {
+		go func() { _ = hs.Serve(ln) }()
+	}
 	stdout.Lock()
 	fmt.Printf("listening %d\n", ln.Addr().(*net.TCPAddr).Port)
 	stdout.Unlock()
@@ -93,6 +113,10 @@ func main() {
 	// socketio.Server.Shutdown).
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if ownListener {
+		_ = srv.Shutdown(sctx)
+		return
+	}
 	drained := make(chan error, 1)
 	hs.RegisterOnShutdown(func() { drained <- srv.Shutdown(sctx) })
 	_ = hs.Shutdown(sctx)
@@ -110,10 +134,14 @@ func logLifecycle(s *socketio.Socket) {
 	})
 }
 
-// basicHandlers are common to every namespace: "hello", "echo", "echo-ack".
+// basicHandlers are common to every namespace: "hello", "echo",
+// "echo-uncompressed", "echo-ack".
 func basicHandlers(s *socketio.Socket) {
 	s.On("echo", func(e *socketio.Event) {
 		_ = s.Emit("echo", e.Args().Spread()...)
+	})
+	s.On("echo-uncompressed", func(e *socketio.Event) {
+		_ = s.Compress(false).Emit("echo", e.Args().Spread()...)
 	})
 	s.On("echo-ack", func(e *socketio.Event) {
 		if e.HasAck() {

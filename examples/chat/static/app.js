@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const ui = {
   status: $("status"),
+  banner: $("banner"),
   me: $("me"),
   login: $("login"),
   loginForm: $("login-form"),
@@ -60,11 +61,21 @@ ui.loginForm.addEventListener("submit", (e) => {
 
 socket.on("connect", () => {
   setStatus("connected", "connected");
+  ui.banner.hidden = true;
+  // With connection state recovery (on in the server), a short outage
+  // costs nothing: same socket, same room, and the messages sent meanwhile
+  // arrive right after this event. Otherwise (a server restart) the server
+  // sends the room's history again.
+  ui.status.dataset.recovered = String(socket.recovered);
   ui.login.hidden = true;
   ui.chat.hidden = false;
   ui.me.textContent = nick;
   showRoom(room);
-  notice(everConnected ? `Reconnected to #${room}.` : `Welcome, ${nick}! You are in #${room}.`);
+  notice(
+    !everConnected ? `Welcome, ${nick}! You are in #${room}.` :
+    socket.recovered ? `Reconnected to #${room}; nothing was missed.` :
+    `Reconnected to #${room}.`,
+  );
   everConnected = true;
   ui.message.focus();
 });
@@ -77,6 +88,7 @@ socket.on("disconnect", () => {
   // socket.disconnect() or a server-side socket.Disconnect().
   if (socket.active) {
     setStatus("reconnecting", "reconnecting…");
+    ui.banner.hidden = false;
     notice("Connection lost. Reconnecting…");
   } else {
     setStatus("offline", "disconnected");
@@ -154,7 +166,9 @@ socket.on("user joined", ({ nick: who, room: r }) => {
 });
 
 socket.on("user left", ({ nick: who, room: r }) => {
-  if (r !== room) return;
+  // Our own departure comes back to us after a recovered outage: the
+  // server told the room we left, and we were still in it.
+  if (r !== room || who === nick) return;
   typers.delete(who);
   renderTyping();
   notice(`${who} left #${r}`);
@@ -198,8 +212,19 @@ socket.on("chat message", (msg) => {
   addMessage(msg);
 });
 
-function addMessage({ from, text, time }) {
+// The room's last messages, sent by the server when we enter a room (and
+// after a reconnection that could not be recovered). Those already shown
+// are skipped; the others go in their place by time.
+socket.on("history", ({ room: r, messages }) => {
+  if (r !== room) return;
+  for (const msg of messages) addMessage(msg);
+});
+
+function addMessage({ id, from, text, time }) {
+  if (ui.messages.querySelector(`[data-id="${CSS.escape(id)}"]`)) return;
   const li = document.createElement("li");
+  li.dataset.id = id;
+  li.dataset.time = String(Date.parse(time));
   li.className = from === nick ? "message mine" : "message";
   li.dataset.testid = "message";
   li.dataset.from = from;
@@ -219,7 +244,12 @@ function addMessage({ from, text, time }) {
   body.textContent = text;
 
   li.append(avatar(from), meta, body);
-  append(li);
+  // Before the first message that is newer, if any: history can come
+  // after live messages.
+  const t = Date.parse(time);
+  const later = [...ui.messages.querySelectorAll('[data-testid="message"]')].find((m) => Number(m.dataset.time) > t);
+  if (later) ui.messages.insertBefore(li, later);
+  else append(li);
 }
 
 function notice(text) {

@@ -6,6 +6,7 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 function intEnv(name, def) {
   const raw = process.env[name];
@@ -24,6 +25,12 @@ const PING_TIMEOUT = intEnv("PING_TIMEOUT", 20000);
 const CONNECT_TIMEOUT = intEnv("CONNECT_TIMEOUT", 45000);
 const MAX_HTTP_BUFFER_SIZE = intEnv("MAX_HTTP_BUFFER_SIZE", 1000000);
 const RECOVERY = intEnv("RECOVERY", 0) === 1;
+const PARSER = process.env.PARSER || "json";
+if (PARSER !== "json" && PARSER !== "msgpack") {
+  process.stderr.write(`invalid PARSER=${PARSER}\n`);
+  process.exit(2);
+}
+const PER_MESSAGE_DEFLATE = intEnv("PER_MESSAGE_DEFLATE", 0) === 1;
 
 function log(obj) {
   // stdout is a pipe when run by the harness: writes are synchronous on Linux.
@@ -40,6 +47,8 @@ const io = new Server(httpServer, {
   pingTimeout: PING_TIMEOUT,
   connectTimeout: CONNECT_TIMEOUT,
   maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+  ...(PARSER === "msgpack" ? { parser: msgpackParser } : {}),
+  ...(PER_MESSAGE_DEFLATE ? { perMessageDeflate: true } : {}),
   ...(RECOVERY ? { connectionStateRecovery: { maxDisconnectionDuration: 120000, skipMiddlewares: true } } : {}),
 });
 
@@ -72,10 +81,13 @@ function logLifecycle(socket) {
   });
 }
 
-/** "hello" + "echo" + "echo-ack": common to every namespace. */
+/** "hello" + "echo" + "echo-uncompressed" + "echo-ack": common to every namespace. */
 function basicHandlers(socket) {
   socket.on("echo", (...args) => {
     socket.emit("echo", ...dataArgs(args));
+  });
+  socket.on("echo-uncompressed", (...args) => {
+    socket.compress(false).emit("echo", ...dataArgs(args));
   });
   socket.on("echo-ack", (...all) => {
     const [args, ack] = splitAck(all);
