@@ -46,9 +46,17 @@ type conn struct {
 	hijacked    bool
 	requestDone bool
 	bgAborting  atomic.Bool
-	bgByte      [1]byte
-	bgGotByte   bool
+	bgGot       bool // the background read got bytes (into br)
 	bgErr       error
+
+	// The handler's read deadline, set on the connection only when a read
+	// has to wait (see applyReadDeadline); guarded by mu.
+	readDeadline time.Time
+	rdPending    bool // set by the handler, not yet on the connection
+	rdSet        bool // on the connection: cleared after the request
+	// The handler set a write deadline (cleared by a zero one). Only the
+	// goroutine serving the connection uses it.
+	wdSet bool
 }
 
 const (
@@ -57,17 +65,12 @@ const (
 	bgFinished
 )
 
-// connReader is what the read buffer reads from: the connection, after a
-// byte the background read took.
+// connReader is what the read buffer reads from: the connection, until
+// the background read saw it fail.
 type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
 	c := r.c
-	if c.bgGotByte {
-		c.bgGotByte = false
-		p[0] = c.bgByte[0]
-		return 1, nil
-	}
 	if c.bgErr != nil {
 		return 0, c.bgErr
 	}
@@ -209,22 +212,28 @@ func (c *conn) readHead() (int, error) {
 
 // serveRequest runs the handler on h and writes its response.
 func (c *conn) serveRequest(h *head) step {
-	ctx := &reqContext{c: c}
+	// The request's context and URL in one allocation, the request
+	// itself in the one WithContext makes (base stays on the stack).
+	x := &requestState{ctx: reqContext{c: c}, url: url.URL{Path: h.path, RawQuery: h.rawQuery}}
+	ctx := &x.ctx
 	c.mu.Lock()
 	c.ctx = ctx
 	c.bodyLeft = h.contentLength
 	c.wantBgRead = false
 	c.requestDone = false
 	c.bg = bgNone
+	c.bgGot = false
+	c.rdPending, c.rdSet = false, false
 	c.mu.Unlock()
 
 	var body io.ReadCloser = http.NoBody
 	if h.contentLength > 0 {
-		body = &bodyReader{c: c}
+		x.body = bodyReader{c: c}
+		body = &x.body
 	}
-	req := &http.Request{
+	base := http.Request{
 		Method:        h.method,
-		URL:           &url.URL{Path: h.path, RawQuery: h.rawQuery},
+		URL:           &x.url,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
@@ -237,7 +246,7 @@ func (c *conn) serveRequest(h *head) step {
 		RequestURI:    h.target,
 		TLS:           c.tls,
 	}
-	req = req.WithContext(ctx)
+	req := base.WithContext(ctx)
 	if c.rheader == nil {
 		c.rheader = make(http.Header, 8)
 	}
@@ -261,9 +270,6 @@ func (c *conn) serveRequest(h *head) step {
 	if cap(w.body) <= 16<<10 {
 		c.body = w.body[:0]
 	}
-	if w.deadlineSet {
-		_ = c.nc.SetReadDeadline(time.Time{})
-	}
 	if !ok || w.closeAfter {
 		return stepClose
 	}
@@ -276,12 +282,22 @@ func (c *conn) serveRequest(h *head) step {
 		if left > 256<<10 {
 			return stepClose
 		}
+		if c.br.Buffered() < int(left) {
+			_ = c.applyReadDeadline()
+		}
 		c.waitFrom.Store(time.Now().UnixNano())
 		_, err := c.br.Discard(int(left))
 		c.waitFrom.Store(0)
 		if err != nil {
 			return stepClose
 		}
+	}
+	c.mu.Lock()
+	clearDeadline := c.rdSet
+	c.rdSet, c.rdPending = false, false
+	c.mu.Unlock()
+	if clearDeadline {
+		_ = c.nc.SetReadDeadline(time.Time{})
 	}
 	c.mu.Lock()
 	if c.bg == bgRunning {
@@ -301,6 +317,14 @@ func (c *conn) serveRequest(h *head) step {
 		return stepClose
 	}
 	return stepNext
+}
+
+// requestState is what serveRequest allocates per request besides the
+// http.Request.
+type requestState struct {
+	ctx  reqContext
+	url  url.URL
+	body bodyReader
 }
 
 // runHandler calls the handler; a panic other than http.ErrAbortHandler
@@ -345,6 +369,11 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	if int64(len(p)) > left {
 		p = p[:left]
+	}
+	if c.br.Buffered() == 0 {
+		if err := c.applyReadDeadline(); err != nil {
+			return 0, err
+		}
 	}
 	n, err := c.br.Read(p)
 	c.mu.Lock()
@@ -401,18 +430,59 @@ func (c *conn) startBackgroundRead() {
 	c.bg = bgRunning
 	c.bgDone = make(chan struct{})
 	ctx := c.ctx
+	deadline, apply := c.takeReadDeadlineLocked()
 	c.mu.Unlock()
+	if apply {
+		// The handler's deadline ends the wait, and the context with it,
+		// as with net/http.
+		_ = c.nc.SetReadDeadline(deadline)
+	}
 	go c.backgroundRead(ctx)
 }
 
-// backgroundRead reads one byte: the next request's first, or the end of
-// the connection, which ends ctx.
+// setReadDeadline is the handler's SetReadDeadline: kept until a read has
+// to wait for the connection (most request bodies are in the read buffer
+// with their head already), set at once if the background read is waiting.
+func (c *conn) setReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline, c.rdPending = t, true
+	running := c.bg == bgRunning
+	c.mu.Unlock()
+	if running {
+		return c.applyReadDeadline()
+	}
+	return nil
+}
+
+// applyReadDeadline sets the handler's read deadline on the connection if
+// it is not set yet.
+func (c *conn) applyReadDeadline() error {
+	c.mu.Lock()
+	t, apply := c.takeReadDeadlineLocked()
+	c.mu.Unlock()
+	if !apply {
+		return nil
+	}
+	return c.nc.SetReadDeadline(t)
+}
+
+func (c *conn) takeReadDeadlineLocked() (time.Time, bool) {
+	if !c.rdPending {
+		return time.Time{}, false
+	}
+	c.rdPending, c.rdSet = false, true
+	return c.readDeadline, true
+}
+
+// backgroundRead reads into the read buffer (nothing else reads it
+// meanwhile): the start of the next request, which the loop then parses
+// without another read, or the end of the connection, which ends ctx.
 func (c *conn) backgroundRead(ctx *reqContext) {
-	n, err := c.nc.Read(c.bgByte[:])
+	_, err := c.br.Peek(1)
 	aborted := false
 	c.mu.Lock()
-	if n == 1 {
-		c.bgGotByte = true
+	if c.br.Buffered() > 0 {
+		c.bgGot = true
 	}
 	if err != nil {
 		var ne net.Error
@@ -456,7 +526,13 @@ func (c *conn) abortBackgroundRead() {
 	_ = c.nc.SetReadDeadline(aLongTimeAgo)
 	<-done
 	c.bgAborting.Store(false)
-	_ = c.nc.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	var restore time.Time // the handler's deadline, if it was set
+	if c.rdSet {
+		restore = c.readDeadline
+	}
+	c.mu.Unlock()
+	_ = c.nc.SetReadDeadline(restore)
 }
 
 // reqContext is a request's context: it ends when the handler returns or

@@ -222,7 +222,7 @@ func TestContextEndsWhenClientLeaves(t *testing.T) {
 }
 
 // A context watched while the request waits does not eat the next
-// request's bytes: the byte the background read takes is kept.
+// request's bytes: what the background read takes is kept.
 func TestContextWatchKeepsPipelinedBytes(t *testing.T) {
 	release := make(chan struct{})
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -507,5 +507,80 @@ func TestWatchedRequestThenNext(t *testing.T) {
 	}
 	if _, err := rc.br.ReadByte(); err == nil {
 		t.Fatal("idle connection not closed by Shutdown")
+	}
+}
+
+// A handler's read deadline applies to a body read that has to wait for
+// the client, and ends there: the next request on the connection is not
+// affected.
+func TestReadDeadlineOnBody(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "slow" {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		}
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("body read error %v, want a timeout", err)
+			}
+			w.Header().Set("Connection", "close")
+			_, _ = io.WriteString(w, "timeout")
+			return
+		}
+		_, _ = w.Write(b)
+	}), nil)
+
+	// The body comes within the deadline, after a wait: read, and the
+	// deadline does not outlive the request.
+	rc := dial(t, ts.addr)
+	rc.send("POST /fast/?slow HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n")
+	time.Sleep(20 * time.Millisecond) // the handler's read must wait
+	rc.send("abc")
+	if _, body := rc.read("POST"); body != "abc" {
+		t.Fatalf("got %q", body)
+	}
+	time.Sleep(200 * time.Millisecond) // past the deadline
+	rc.send("POST /fast/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n")
+	time.Sleep(20 * time.Millisecond)
+	rc.send("de")
+	if _, body := rc.read("POST"); body != "de" {
+		t.Fatalf("next request: got %q", body)
+	}
+
+	// The body does not come: the read times out.
+	rc = dial(t, ts.addr)
+	rc.send("POST /fast/?slow HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na")
+	if _, body := rc.read("POST"); body != "timeout" {
+		t.Fatalf("got %q", body)
+	}
+}
+
+// A read deadline ends a waiting handler's context when it passes, as
+// with net/http, whether it was set before or after the wait began.
+func TestReadDeadlineEndsWatchedContext(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		t.Run(fmt.Sprintf("before=%v", before), func(t *testing.T) {
+			ended := make(chan struct{})
+			ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rc := http.NewResponseController(w)
+				if before {
+					_ = rc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				}
+				done := r.Context().Done()
+				if !before {
+					_ = rc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				}
+				select {
+				case <-done:
+					close(ended)
+				case <-time.After(10 * time.Second):
+					t.Error("the context did not end at the read deadline")
+				}
+			}), nil)
+			rc := dial(t, ts.addr)
+			rc.send("GET /fast/ HTTP/1.1\r\nHost: x\r\n\r\n")
+			<-ended
+		})
 	}
 }

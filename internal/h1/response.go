@@ -32,8 +32,7 @@ type response struct {
 	chunked  bool
 	finished bool
 
-	closeAfter  bool
-	deadlineSet bool // the handler set a read deadline, cleared after it
+	closeAfter bool
 }
 
 // maxBuffered is how much body is kept before the head goes out.
@@ -247,7 +246,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.mu.Lock()
 	c.hijacked = true
 	c.mu.Unlock()
-	if c.bgGotByte {
+	if c.bgGot {
 		// The client sent more before the answer to its upgrade request;
 		// no upgrade is possible on such a connection.
 		c.mu.Lock()
@@ -255,19 +254,25 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		c.mu.Unlock()
 		return nil, nil, errors.New("h1: client sent data before the hijack")
 	}
+	_ = c.applyReadDeadline() // the handler's, as net/http leaves it
 	br := c.br
 	c.br = nil
 	return c.nc, bufio.NewReadWriter(br, bufio.NewWriterSize(c.nc, 64)), nil
 }
 
 // SetReadDeadline and SetWriteDeadline serve http.ResponseController.
-func (w *response) SetReadDeadline(t time.Time) error {
-	w.deadlineSet = true
-	return w.c.nc.SetReadDeadline(t)
-}
+func (w *response) SetReadDeadline(t time.Time) error { return w.c.setReadDeadline(t) }
 
-// SetWriteDeadline sets the connection's write deadline.
-func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
+// SetWriteDeadline sets the connection's write deadline (a zero one when
+// none is set costs nothing).
+func (w *response) SetWriteDeadline(t time.Time) error {
+	c := w.c
+	if t.IsZero() && !c.wdSet {
+		return nil
+	}
+	c.wdSet = !t.IsZero()
+	return c.nc.SetWriteDeadline(t)
+}
 
 // dateCache is the Date header of the current second.
 var dateCache atomic.Pointer[dateValue]
