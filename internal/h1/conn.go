@@ -17,9 +17,9 @@ import (
 	"time"
 )
 
-// conn is one connection served by the fast path. One goroutine at a time
-// owns it: the one that accepted it, or the background read that outlived
-// a request (see serveRequest).
+// conn is one connection served by the fast path, by the goroutine that
+// accepted it until a handler hijacks it or it goes to net/http. While a
+// handler waits, a background read watches the connection (see wantDone).
 type conn struct {
 	srv      *Server
 	nc       net.Conn
@@ -42,7 +42,6 @@ type conn struct {
 	wantBgRead  bool  // the context's Done was asked for before the body was read
 	bg          uint8 // bgNone, bgRunning or bgFinished
 	bgDone      chan struct{}
-	inherit     bool // the request ended during the background read, which goes on with the connection
 	hijacked    bool
 	requestDone bool
 	bgAborting  atomic.Bool
@@ -135,7 +134,7 @@ const (
 )
 
 // loop serves requests until the connection ends or passes to another
-// goroutine (a hijacking handler, net/http, or the background read).
+// goroutine (a hijacking handler, or net/http).
 func (c *conn) loop() {
 	for {
 		if !c.srv.setIdle(c, true) {
@@ -302,15 +301,18 @@ func (c *conn) serveRequest(h *head) step {
 	c.mu.Lock()
 	if c.bg == bgRunning {
 		// The read watching the connection waits for the next request
-		// anyway: it goes on with the connection, and this goroutine ends
-		// (rather than stopping that read and reading again).
-		c.inherit = true
+		// anyway: wait for it rather than stopping it and reading again.
+		// (This goroutine goes on with the connection: its stack has grown
+		// to what the handler needs, where a new goroutine would grow its
+		// own again, at a cost that showed in the polling profiles.)
+		done := c.bgDone
 		c.mu.Unlock()
 		c.waitFrom.Store(time.Now().UnixNano())
 		if !c.srv.setIdle(c, true) {
 			_ = c.nc.Close() // shutting down: the read fails and ends the connection
 		}
-		return stepLeave
+		<-done
+		c.mu.Lock()
 	}
 	c.mu.Unlock()
 	if c.bgErr != nil {
@@ -493,21 +495,12 @@ func (c *conn) backgroundRead(ctx *reqContext) {
 		}
 	}
 	c.bg = bgFinished
-	inherit := c.inherit
-	c.inherit = false
 	done := c.bgDone
 	c.mu.Unlock()
-	close(done)
 	if err != nil && !aborted {
 		ctx.cancel(context.Canceled)
 	}
-	if inherit {
-		if c.bgErr != nil {
-			c.close()
-			return
-		}
-		c.loop()
-	}
+	close(done)
 }
 
 // aLongTimeAgo is a read deadline that unblocks a read at once.
