@@ -35,7 +35,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/engineio":             {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks", mod + "/internal/netpoll"},
 		mod:                           {mod + "/engineio", mod + "/engineio/packet", mod + "/parser", mod + "/adapter", mod + "/internal/tasks", mod + "/internal/sioargs", mod + "/internal/h1"},
 		mod + "/cmd/conformance":      {mod, mod + "/engineio"},
-		mod + "/interop/goserver":     {mod, mod + "/parser/msgpackparser"},
+		mod + "/interop/goserver":     {mod, mod + "/parser/msgpackparser", mod + "/internal/interopapp"},
 		mod + "/internal/sioargs":     {mod + "/parser"},
 		mod + "/internal/eioclient":   {mod + "/engineio/packet", mod + "/internal/websocket", mod + "/internal/tasks"},
 		mod + "/client":               {mod + "/engineio/packet", mod + "/parser", mod + "/internal/eioclient", mod + "/internal/sioargs", mod + "/internal/tasks"},

@@ -233,8 +233,7 @@ func Listen() (ln net.Listener, port int, label string) {
 }
 
 // Serve serves srv on ln, prints "listening <port>", and shuts srv down
-// on SIGTERM, on an interrupt, or, with EXIT_ON_STDIN_EOF=1, when stdin
-// ends.
+// when WaitForStop returns.
 func Serve(srv *socketio.Server, ln net.Listener, port int) {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
@@ -244,6 +243,17 @@ func Serve(srv *socketio.Server, ln net.Listener, port int) {
 	fmt.Printf("listening %d\n", port)
 	stdout.Unlock()
 
+	WaitForStop()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+}
+
+// WaitForStop returns on SIGTERM, on an interrupt, or, with
+// EXIT_ON_STDIN_EOF=1, when stdin ends (the test that started the process
+// went away).
+func WaitForStop() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if os.Getenv("EXIT_ON_STDIN_EOF") == "1" {
@@ -253,10 +263,6 @@ func Serve(srv *socketio.Server, ln net.Listener, port int) {
 		}()
 	}
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	_ = hs.Shutdown(sctx)
 }
 
 // Setup installs the app contract on srv: the middleware that joins the

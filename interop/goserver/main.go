@@ -8,21 +8,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/internal/interopapp"
 	"github.com/socketio-go/socketio/parser/msgpackparser"
 )
 
@@ -100,15 +98,7 @@ func main() {
 	fmt.Printf("listening %d\n", ln.Addr().(*net.TCPAddr).Port)
 	stdout.Unlock()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if os.Getenv("EXIT_ON_STDIN_EOF") == "1" {
-		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
-			stop()
-		}()
-	}
-	<-ctx.Done()
+	interopapp.WaitForStop()
 	// The listener closes first, then the sessions drain (see
 	// socketio.Server.Shutdown).
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
