@@ -117,10 +117,18 @@ func (c *conn) release() {
 	}
 }
 
-// close ends the connection.
+// close ends the connection. A background read still running (the
+// request ended with the connection closing) ends with it, before the
+// read buffer it fills goes back to the pool.
 func (c *conn) close() {
-	c.release()
 	_ = c.nc.Close()
+	c.mu.Lock()
+	running, done := c.bg == bgRunning, c.bgDone
+	c.mu.Unlock()
+	if running {
+		<-done
+	}
+	c.release()
 	c.srv.forget(c)
 }
 

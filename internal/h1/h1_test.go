@@ -584,3 +584,41 @@ func TestReadDeadlineEndsWatchedContext(t *testing.T) {
 		})
 	}
 }
+
+// A response that closes the connection while the background read watches
+// it: the read ends before the connection's buffers are released (run
+// with -race).
+func TestCloseWhileWatched(t *testing.T) {
+	for _, how := range []string{"close", "panic"} {
+		t.Run(how, func(t *testing.T) {
+			ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_ = r.Context().Done() // starts the background read
+				if how == "panic" {
+					panic(http.ErrAbortHandler)
+				}
+				w.Header().Set("Connection", "close")
+				_, _ = io.WriteString(w, "bye")
+			}), nil)
+			for range 20 {
+				rc := dial(t, ts.addr)
+				rc.send("GET /fast/ HTTP/1.1\r\nHost: x\r\n\r\n")
+				if how == "close" {
+					if _, body := rc.read("GET"); body != "bye" {
+						t.Fatalf("got %q", body)
+					}
+				}
+				if _, err := rc.br.ReadByte(); err == nil {
+					t.Fatal("connection not closed")
+				}
+			}
+			// The server still serves.
+			rc := dial(t, ts.addr)
+			rc.send("GET /fast/ HTTP/1.1\r\nHost: x\r\n\r\n")
+			if how == "close" {
+				if _, body := rc.read("GET"); body != "bye" {
+					t.Fatalf("got %q", body)
+				}
+			}
+		})
+	}
+}
