@@ -27,11 +27,22 @@ func TestDisconnect(t *testing.T) {
 				connectHello(t, s)
 				connectHello(t, other)
 				why := reasons(s)
+				// The event is written (its acknowledgement awaited) before
+				// the disconnection: an event emitted after it would be
+				// buffered for the next connection instead.
+				sent := make(chan struct{}, 1)
+				offOut := s.OnAnyOutgoing(func(event string, args []any) {
+					if event == "echo" && len(args) == 1 && args[0] == "never acked" {
+						sent <- struct{}{}
+					}
+				})
 				pending := make(chan error, 1)
 				go func() {
 					_, err := s.EmitWithAck(testCtx(t), "echo", "never acked")
 					pending <- err
 				}()
+				recv(t, sent, "the event awaiting its ack written")
+				offOut()
 				flush(t, s)
 				id := s.ID()
 				s.Disconnect()

@@ -116,7 +116,8 @@ func TestReconnectFailed(t *testing.T) {
 			failed := make(chan struct{})
 			m.OnReconnectAttempt(func(n int) { mu.Lock(); log = append(log, "attempt"); mu.Unlock() })
 			m.OnReconnectError(func(error) { mu.Lock(); log = append(log, "error"); mu.Unlock() })
-			m.OnReconnectFailed(func() { close(failed) })
+			var failedOnce sync.Once // the Connect below fails it again
+			m.OnReconnectFailed(func() { failedOnce.Do(func() { close(failed) }) })
 			s := m.Socket("/", nil)
 			connectHello(t, s)
 			srv.kill()
