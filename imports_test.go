@@ -28,6 +28,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/internal/faultproxy":  {},
 		mod + "/internal/netpoll":     {},
 		mod + "/internal/h1":          {},
+		mod + "/internal/nodetest":    {},
 		mod + "/adapter":              {mod + "/parser"},
 		mod + "/msgpack":              {mod + "/parser"},
 		mod + "/parser/msgpackparser": {mod + "/parser", mod + "/msgpack"},

@@ -8,28 +8,17 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/socketio-go/socketio/internal/nodetest"
 )
 
 // requireNode skips (or fails, under CI) when Node.js or the npm packages
-// of testdata/ are missing.
+// it needs are missing.
 func requireNode(t testing.TB) {
 	t.Helper()
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node not found in PATH: install Node.js 20+ to compare with notepack.io"
-	} else if _, err := os.Stat(filepath.Join("testdata", "node_modules", "notepack.io", "package.json")); err != nil {
-		missing = "msgpack/testdata/node_modules/notepack.io is missing: run `npm ci` in msgpack/testdata/"
-	}
-	switch {
-	case missing == "":
-	case os.Getenv("CI") != "":
-		t.Fatal(missing + " (CI is set: a missing dependency fails the run)")
-	default:
-		t.Skip(missing)
-	}
+	nodetest.Require(t, "testdata", "notepack.io")
 }
 
 // nodeReq is one request to testdata/differential.js.

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	socketio "github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/internal/nodetest"
 )
 
 // nodeEnv makes the test binary a Go server of a multi-process test (see
@@ -179,22 +180,7 @@ func TestOfficialClient(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "recovery.test.js")
-	cmd.Dir = "interop"
-	cmd.Env = append(os.Environ(), "GO_NODE_BIN="+bin, "NATS_URL="+ns.url())
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test recovery.test.js failed after %v: %v\n%s", time.Since(start).Round(time.Millisecond), err, out)
-	}
-	var summary []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "ℹ ") || strings.HasPrefix(l, "✔ ") {
-			summary = append(summary, l)
-		}
-	}
-	t.Logf("official client suite passed in %v\n%s", time.Since(start).Round(time.Millisecond), strings.Join(summary, "\n"))
+	nodetest.Run(t, ctx, "interop", []string{"GO_NODE_BIN=" + bin, "NATS_URL=" + ns.url()}, "recovery.test.js")
 }
 
 // liveStored waits until bucket holds the session of the connected socket

@@ -2,12 +2,12 @@ package redis
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/socketio-go/socketio/internal/nodetest"
 )
 
 // interopDir holds the mixed-cluster suite: the Node app of the official
@@ -18,24 +18,7 @@ const interopDir = "interop"
 // packages of interop/ are missing.
 func requireNodePackages(t testing.TB) {
 	t.Helper()
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node not found in PATH: install Node.js 20+ to run the mixed Go + Node cluster tests"
-	} else {
-		for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-streams-adapter", "@socket.io/redis-emitter", "@msgpack/msgpack", "redis"} {
-			if _, err := os.Stat(filepath.Join(interopDir, "node_modules", pkg, "package.json")); err != nil {
-				missing = "adapters/redis/interop/node_modules/" + pkg + " is missing: run `npm ci` in adapters/redis/interop/"
-				break
-			}
-		}
-	}
-	switch {
-	case missing == "":
-	case os.Getenv("CI") != "":
-		t.Fatal(missing + " (CI is set: a missing dependency fails the run)")
-	default:
-		t.Skip(missing)
-	}
+	nodetest.Require(t, interopDir, "socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-streams-adapter", "@socket.io/redis-emitter", "@msgpack/msgpack", "redis")
 }
 
 // TestMixedCluster runs interop/cluster.test.js, recovery.test.js and
@@ -62,21 +45,6 @@ func TestMixedCluster(t *testing.T) {
 		t.Fatalf("go build ./interop/goapp ./interop/goemitter: %v\n%s", err, out)
 	}
 
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "cluster.test.js", "recovery.test.js", "emitter.test.js")
-	cmd.Dir = interopDir
-	cmd.Env = append(os.Environ(), "GO_APP_BIN="+bin, "GO_EMITTER_BIN="+emitter, "REDIS_URL=redis://"+addr)
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test cluster.test.js failed after %v: %v\n%s", time.Since(start).Round(time.Millisecond), err, out)
-	}
-	// the summary lines of node:test
-	var summary []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "ℹ ") {
-			summary = append(summary, l)
-		}
-	}
-	t.Logf("mixed cluster suite passed in %v\n%s", time.Since(start).Round(time.Millisecond), strings.Join(summary, "\n"))
+	nodetest.Run(t, ctx, interopDir, []string{"GO_APP_BIN=" + bin, "GO_EMITTER_BIN=" + emitter, "REDIS_URL=redis://" + addr},
+		"cluster.test.js", "recovery.test.js", "emitter.test.js")
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/nodetest"
 )
 
 // wait is the failure guard of every wait helper.
@@ -68,22 +69,10 @@ func removeBuilds() {
 }
 
 // requireNode skips (or fails, under CI) when Node.js or the npm packages
-// of interop/ are missing.
+// it needs are missing.
 func requireNode(t testing.TB) {
 	t.Helper()
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node not found in PATH: install Node.js 20+ to run the interop tests against the official server"
-	} else if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "socket.io", "package.json")); err != nil {
-		missing = "interop/node_modules/socket.io is missing: run `npm ci` in interop/"
-	}
-	switch {
-	case missing == "":
-	case os.Getenv("CI") != "":
-		t.Fatal(missing + " (CI is set: a missing dependency fails the run)")
-	default:
-		t.Skip(missing)
-	}
+	nodetest.Require(t, interopDir, "socket.io")
 }
 
 // targets are the servers every test runs against.

@@ -10,31 +10,19 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/socketio-go/socketio/internal/nodetest"
 	"github.com/socketio-go/socketio/msgpack"
 	"github.com/socketio-go/socketio/parser"
 )
 
 // requireNode skips (or fails, under CI) when Node.js or the npm packages
-// of testdata/ are missing.
+// it needs are missing.
 func requireNode(t testing.TB) {
 	t.Helper()
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node not found in PATH: install Node.js 20+ to compare with socket.io-msgpack-parser"
-	} else if _, err := os.Stat(filepath.Join("testdata", "node_modules", "socket.io-msgpack-parser", "package.json")); err != nil {
-		missing = "parser/msgpackparser/testdata/node_modules is missing: run `npm ci` in parser/msgpackparser/testdata/"
-	}
-	switch {
-	case missing == "":
-	case os.Getenv("CI") != "":
-		t.Fatal(missing + " (CI is set: a missing dependency fails the run)")
-	default:
-		t.Skip(missing)
-	}
+	nodetest.Require(t, "testdata", "socket.io-msgpack-parser")
 }
 
 type nodeAns struct {
