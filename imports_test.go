@@ -29,6 +29,7 @@ func TestImportGraph(t *testing.T) {
 		mod + "/internal/netpoll":     {},
 		mod + "/internal/h1":          {},
 		mod + "/internal/nodetest":    {},
+		mod + "/internal/clustertest": {mod, mod + "/client"},
 		mod + "/adapter":              {mod + "/parser"},
 		mod + "/msgpack":              {mod + "/parser"},
 		mod + "/parser/msgpackparser": {mod + "/parser", mod + "/msgpack"},

@@ -3,10 +3,8 @@ package nats
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,7 +16,7 @@ import (
 
 	socketio "github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/adapter"
-	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/clustertest"
 	"github.com/socketio-go/socketio/internal/leakcheck"
 )
 
@@ -173,6 +171,7 @@ func testPrefix() string {
 	return fmt.Sprintf("t%d.sio", prefixN.n)
 }
 
+// goNode is a Go server of a test cluster (see clustertest.StartNode).
 type goNode struct {
 	srv *socketio.Server
 	url string
@@ -184,51 +183,14 @@ func startGoNode(t *testing.T, factory adapter.Factory, recovery bool, setup fun
 	if recovery {
 		o.ConnectionStateRecovery = &socketio.ConnectionStateRecovery{MaxDisconnectionDuration: 30 * time.Second}
 	}
-	srv := socketio.NewServer(o)
-	if setup != nil {
-		setup(srv)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return &goNode{srv: srv, url: hs.URL}
+	n := clustertest.StartNode(t, o, setup)
+	return &goNode{srv: n.Srv, url: n.URL}
 }
 
-func dial(t *testing.T, url string, auth map[string]any) (*client.Socket, <-chan string) {
-	t.Helper()
-	m, err := client.NewManager(url, &client.Options{Transports: []string{client.TransportWebSocket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	s := m.Socket("/", &client.SocketOptions{Auth: auth})
-	events := make(chan string, 256)
-	s.OnAny(func(e *client.Event) {
-		b, _ := json.Marshal(e.Args())
-		events <- e.Name() + " " + string(b)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, events
-}
-
-func recv(t *testing.T, ch <-chan string) string {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("timeout")
-		return ""
-	}
-}
+var (
+	dial = clustertest.Dial
+	recv = clustertest.Recv
+)
 
 // none asserts that nothing arrives on ch within d (used only to check
 // that something that must not happen does not).
@@ -241,25 +203,9 @@ func none(t *testing.T, ch <-chan string, d time.Duration) {
 	}
 }
 
-// joinFromAuth joins each socket to the rooms of its auth payload and
-// answers the "hello" server-side event with the server's name.
-func setupApp(name string) func(*socketio.Server) {
-	return func(srv *socketio.Server) {
-		srv.Use(func(_ context.Context, s *socketio.Socket) error {
-			if rooms, ok := s.Handshake().Auth["rooms"].([]any); ok {
-				for _, r := range rooms {
-					s.Join(fmt.Sprint(r))
-				}
-			}
-			return nil
-		})
-		srv.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
-			if e.HasAck() {
-				_ = e.Ack(name)
-			}
-		})
-	}
-}
+// setupApp is the cluster contract of the tests' servers, answering
+// "hello" with name (see clustertest.App).
+var setupApp = clustertest.App
 
 // waitServers waits until every node counts n servers.
 func waitServers(t *testing.T, n int, nodes ...*goNode) {

@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,7 +19,7 @@ import (
 	socketio "github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/adapter/cluster"
-	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/clustertest"
 	"github.com/socketio-go/socketio/internal/leakcheck"
 )
 
@@ -117,6 +115,7 @@ func testOptions(t testing.TB, pool *pgxpool.Pool) Options {
 	}
 }
 
+// goNode is a Go server of a test cluster (see clustertest.StartNode).
 type goNode struct {
 	srv *socketio.Server
 	url string
@@ -124,69 +123,15 @@ type goNode struct {
 
 func startGoNode(t *testing.T, factory adapter.Factory, setup func(*socketio.Server)) *goNode {
 	t.Helper()
-	srv := socketio.NewServer(&socketio.Options{Adapter: factory})
-	if setup != nil {
-		setup(srv)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return &goNode{srv: srv, url: hs.URL}
+	n := clustertest.StartNode(t, &socketio.Options{Adapter: factory}, setup)
+	return &goNode{srv: n.Srv, url: n.URL}
 }
 
-func dial(t *testing.T, url string, auth map[string]any) (*client.Socket, <-chan string) {
-	t.Helper()
-	m, err := client.NewManager(url, &client.Options{Transports: []string{client.TransportWebSocket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	s := m.Socket("/", &client.SocketOptions{Auth: auth})
-	events := make(chan string, 64)
-	s.OnAny(func(e *client.Event) {
-		b, _ := json.Marshal(e.Args())
-		events <- e.Name() + " " + string(b)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, events
-}
-
-func recv(t *testing.T, ch <-chan string) string {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("timeout")
-		return ""
-	}
-}
-
-// joinFromAuth joins the rooms of the handshake's auth.rooms and answers
-// the "hello" server-side event.
-func joinFromAuth(srv *socketio.Server) {
-	srv.Use(func(_ context.Context, s *socketio.Socket) error {
-		if rooms, ok := s.Handshake().Auth["rooms"].([]any); ok {
-			for _, r := range rooms {
-				s.Join(fmt.Sprint(r))
-			}
-		}
-		return nil
-	})
-	srv.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
-		if e.HasAck() {
-			_ = e.Ack("go")
-		}
-	})
-}
+var (
+	dial         = clustertest.Dial
+	recv         = clustertest.Recv
+	joinFromAuth = clustertest.JoinFromAuth
+)
 
 // clusterAdapter returns the cluster adapter of srv's main namespace.
 func clusterAdapter(t testing.TB, srv *socketio.Server) *cluster.Adapter {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -20,6 +18,7 @@ import (
 	socketio "github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/clustertest"
 	"github.com/socketio-go/socketio/internal/leakcheck"
 )
 
@@ -76,6 +75,7 @@ func randomPrefix() string {
 	return "test-" + hex.EncodeToString(b[:])
 }
 
+// goNode is a Go server of a test cluster (see clustertest.StartNode).
 type goNode struct {
 	srv *socketio.Server
 	url string
@@ -83,67 +83,15 @@ type goNode struct {
 
 func startGoNode(t *testing.T, factory adapter.Factory, setup func(*socketio.Server)) *goNode {
 	t.Helper()
-	srv := socketio.NewServer(&socketio.Options{Adapter: factory})
-	if setup != nil {
-		setup(srv)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return &goNode{srv: srv, url: hs.URL}
+	n := clustertest.StartNode(t, &socketio.Options{Adapter: factory}, setup)
+	return &goNode{srv: n.Srv, url: n.URL}
 }
 
-func dial(t *testing.T, url string, auth map[string]any) (*client.Socket, <-chan string) {
-	t.Helper()
-	m, err := client.NewManager(url, &client.Options{Transports: []string{client.TransportWebSocket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	s := m.Socket("/", &client.SocketOptions{Auth: auth})
-	events := make(chan string, 64)
-	s.OnAny(func(e *client.Event) {
-		b, _ := json.Marshal(e.Args())
-		events <- e.Name() + " " + string(b)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, events
-}
-
-func recv(t *testing.T, ch <-chan string) string {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("timeout")
-		return ""
-	}
-}
-
-func joinFromAuth(srv *socketio.Server) {
-	srv.Use(func(_ context.Context, s *socketio.Socket) error {
-		if rooms, ok := s.Handshake().Auth["rooms"].([]any); ok {
-			for _, r := range rooms {
-				s.Join(fmt.Sprint(r))
-			}
-		}
-		return nil
-	})
-	srv.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
-		if e.HasAck() {
-			_ = e.Ack("go")
-		}
-	})
-}
+var (
+	dial         = clustertest.Dial
+	recv         = clustertest.Recv
+	joinFromAuth = clustertest.JoinFromAuth
+)
 
 // twoGoServers checks what every adapter must do between two Go servers
 // n1 and n2 (set up with joinFromAuth): a client on each in "room"; a
