@@ -47,49 +47,23 @@ func nodeTestdata(t *testing.T) string {
 // TestInteropNodeClient runs the ws client in testdata/ws_client.js against
 // an echo server built on Upgrade.
 func TestInteropNodeClient(t *testing.T) {
-	dir := nodeTestdata(t)
-	final := make(chan error, 1)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, &UpgradeOptions{ReadLimit: 8 << 20})
-		if err != nil {
-			t.Errorf("Upgrade: %v", err)
-			return
-		}
-		go func() {
-			defer c.CloseNow()
-			for {
-				typ, data, err := c.ReadMessage()
-				if err != nil {
-					final <- err
-					return
-				}
-				if err := c.WriteMessage(typ, data); err != nil {
-					final <- err
-					return
-				}
-			}
-		}()
-	}))
-	defer hs.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "ws_client.js", wsURL(hs.URL)+"/socket.io/?EIO=4")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("node ws_client.js: %v\n%s", err, out)
-	}
-	wantCloseError(t, await(t, final), 4000, "done")
+	runNodeEchoClient(t, &UpgradeOptions{ReadLimit: 8 << 20}, "ws_client.js", "/socket.io/?EIO=4")
 }
 
 // TestInteropNodeClientDeflate runs testdata/ws_deflate_client.js, a ws
 // client offering permessage-deflate, against an echo server accepting it.
 func TestInteropNodeClientDeflate(t *testing.T) {
+	runNodeEchoClient(t, &UpgradeOptions{ReadLimit: 8 << 20, Compression: &CompressionOptions{}}, "ws_deflate_client.js", "/")
+}
+
+// runNodeEchoClient runs testdata/script against an echo server upgrading
+// with opts at path: the script prints "ok", then closes with 4000 "done".
+func runNodeEchoClient(t *testing.T, opts *UpgradeOptions, script, path string) {
+	t.Helper()
 	dir := nodeTestdata(t)
 	final := make(chan error, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, &UpgradeOptions{ReadLimit: 8 << 20, Compression: &CompressionOptions{}})
+		c, err := Upgrade(w, r, opts)
 		if err != nil {
 			t.Errorf("Upgrade: %v", err)
 			return
@@ -113,11 +87,11 @@ func TestInteropNodeClientDeflate(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "ws_deflate_client.js", wsURL(hs.URL)+"/")
+	cmd := exec.CommandContext(ctx, "node", script, wsURL(hs.URL)+path)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("node ws_deflate_client.js: %v\n%s", err, out)
+		t.Fatalf("node %s: %v\n%s", script, err, out)
 	}
 	wantCloseError(t, await(t, final), 4000, "done")
 }
