@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/binary"
 	"log"
 	"net"
 	"os"
@@ -31,6 +30,7 @@ import (
 	"sync/atomic"
 
 	"github.com/socketio-go/socketio/benchmarks/internal/sioclient"
+	"github.com/socketio-go/socketio/benchmarks/internal/wsframe"
 )
 
 type conn struct {
@@ -104,7 +104,7 @@ func serve(nc net.Conn) {
 	accept := base64.StdEncoding.EncodeToString(h.Sum(nil))
 	sid := "floor" + strconv.FormatUint(ids.Add(1), 36)
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n"
-	out := append([]byte(resp), frame(nil, []byte(`0{"sid":"`+sid+`","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))...)
+	out := append([]byte(resp), wsframe.Text(nil, []byte(`0{"sid":"`+sid+`","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))...)
 	if _, err := nc.Write(out); err != nil {
 		return
 	}
@@ -168,7 +168,7 @@ func serve(nc net.Conn) {
 		case 0x8:
 			return
 		case 0x9:
-			c.send(ctrl(0xA, p))
+			c.send(wsframe.Control(0xA, p))
 			continue
 		case 0x1:
 		default:
@@ -201,7 +201,7 @@ func handle(c *conn, sid string, p []byte) {
 	switch {
 	case bytes.HasPrefix(p, bcastPrefix):
 		// Encode once, deliver the same bytes to every connection.
-		f := frame(nil, p)
+		f := wsframe.Text(nil, p)
 		regMu.RLock()
 		for o := range conns {
 			o.send(f)
@@ -209,10 +209,10 @@ func handle(c *conn, sid string, p []byte) {
 		regMu.RUnlock()
 	case len(p) > 2 && p[0] == '4' && p[1] == '2' && p[2] >= '0' && p[2] <= '9':
 		if out := echoAck(p); out != nil {
-			c.send(frame(nil, out))
+			c.send(wsframe.Text(nil, out))
 		}
 	case len(p) >= 2 && p[0] == '4' && p[1] == '0':
-		c.send(frame(nil, []byte(`40{"sid":"`+sid+`"}`)))
+		c.send(wsframe.Text(nil, []byte(`40{"sid":"`+sid+`"}`)))
 	}
 }
 
@@ -278,25 +278,6 @@ func (c *conn) writeLoop() {
 		}
 		c.mu.Unlock()
 	}
-}
-
-// frame appends an unmasked text frame.
-func frame(b, p []byte) []byte {
-	b = append(b, 0x81)
-	switch n := len(p); {
-	case n < 126:
-		b = append(b, byte(n))
-	case n <= 0xffff:
-		b = append(b, 126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	return append(b, p...)
-}
-
-func ctrl(op byte, p []byte) []byte {
-	return append([]byte{0x80 | op, byte(len(p))}, p...)
 }
 
 // header returns the value of a request header (case-insensitive name).

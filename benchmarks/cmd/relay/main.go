@@ -24,7 +24,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"log"
 	"net"
 	"net/http"
@@ -35,6 +34,8 @@ import (
 	"sync/atomic"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/socketio-go/socketio/benchmarks/internal/wsframe"
 )
 
 type conn struct {
@@ -85,11 +86,11 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	defer ws.Close()
 	sid := "relay" + strconv.FormatUint(ids.Add(1), 36)
 	c := &conn{ws: ws, nc: ws.NetConn(), wake: make(chan struct{}, 1)}
-	c.send(frame(nil, []byte(`0{"sid":"`+sid+`","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`)))
+	c.send(wsframe.Text(nil, []byte(`0{"sid":"`+sid+`","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`)))
 	// Control frames are answered through the writer too: it alone
 	// writes to the connection.
 	ws.SetPingHandler(func(p string) error {
-		c.send(ctrl(websocket.PongMessage, []byte(p)))
+		c.send(wsframe.Control(websocket.PongMessage, []byte(p)))
 		return nil
 	})
 	done := make(chan struct{})
@@ -127,7 +128,7 @@ func handle(c *conn, sid string, p []byte) {
 	switch {
 	case bytes.HasPrefix(p, bcastPrefix):
 		// Encode once, deliver the same bytes to every connection.
-		f := frame(nil, p)
+		f := wsframe.Text(nil, p)
 		regMu.RLock()
 		for o := range conns {
 			o.send(f)
@@ -153,9 +154,9 @@ func handle(c *conn, sid string, p []byte) {
 			args = args[1:]
 		}
 		out = append(out, args...)
-		c.send(frame(nil, out))
+		c.send(wsframe.Text(nil, out))
 	case len(p) >= 2 && p[0] == '4' && p[1] == '0':
-		c.send(frame(nil, []byte(`40{"sid":"`+sid+`"}`)))
+		c.send(wsframe.Text(nil, []byte(`40{"sid":"`+sid+`"}`)))
 	}
 }
 
@@ -204,23 +205,4 @@ func (c *conn) writeLoop() {
 			c.mu.Unlock()
 		}
 	}
-}
-
-// frame appends an unmasked text frame.
-func frame(b, p []byte) []byte {
-	b = append(b, 0x81)
-	switch n := len(p); {
-	case n < 126:
-		b = append(b, byte(n))
-	case n <= 0xffff:
-		b = append(b, 126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	return append(b, p...)
-}
-
-func ctrl(op int, p []byte) []byte {
-	return append([]byte{0x80 | byte(op), byte(len(p))}, p...)
 }
