@@ -310,31 +310,28 @@ func (c *Conn) Poll() bool {
 	if !ok {
 		return true
 	}
-	if !drained {
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return true
+	if drained {
+		start := time.Now()
+		runtime.Gosched()
+		if c.reread == 0 && time.Since(start) < rereadAfter {
+			return false
 		}
-		return c.readAvailable(rc)
-	}
-	start := time.Now()
-	runtime.Gosched()
-	if c.reread == 0 && time.Since(start) < rereadAfter {
-		return false
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return true
 	}
 	found := c.readAvailable(rc)
-	// A read again that found data makes the next ones due whatever the
-	// wait (a fast handler, a peer that sends in bursts); one that found
-	// nothing takes one away.
-	switch {
-	case found:
-		c.reread = rereadMax
-	case c.reread > 0:
-		c.reread--
+	if drained {
+		// A read again that found data makes the next ones due whatever
+		// the wait (a fast handler, a peer that sends in bursts); one
+		// that found nothing takes one away.
+		switch {
+		case found:
+			c.reread = rereadMax
+		case c.reread > 0:
+			c.reread--
+		}
 	}
 	return found
 }
