@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -91,7 +93,9 @@ func (c *pclient) getAsync() <-chan pollResp {
 
 // waitPollPending waits until n long-polling GETs are parked in the server,
 // waiting for packets (the only way to observe it from outside the engineio
-// package: the goroutine is blocked in servePoll's select).
+// package: the goroutine is blocked in servePoll's select or, on our own
+// HTTP/1.1 loop where the poll is detached, the connection's goroutine
+// waits for the next request in waitDetached).
 func waitPollPending(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -100,7 +104,8 @@ func waitPollPending(t *testing.T, n int) {
 		buf = buf[:runtime.Stack(buf, true)]
 		parked := 0
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "[select") && strings.Contains(g, "engineio.(*Session).servePoll") {
+			if strings.Contains(g, "[select") && strings.Contains(g, "engineio.(*Session).servePoll") ||
+				strings.Contains(g, "[IO wait") && strings.Contains(g, "h1.(*conn).waitDetached") {
 				parked++
 			}
 		}
@@ -432,5 +437,50 @@ func TestPollingSlowConsumer(t *testing.T) {
 				t.Fatalf("GET after slow-consumer close: %d %q", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestPollingClientThatDoesNotReadBlocksNoBroadcast: a polling client that
+// sends its GET and then does not read the answer (a large one, more than
+// the sockets hold) must not hold up the broadcast that answers it, nor
+// the other clients of the room. On the server's own listener the answer
+// is written by the broadcasting goroutine itself (see engineio's
+// detached polls), so this is what keeps that write from blocking.
+func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
+	env := newTestEnv(t, nil)
+	env.srv.OnConnection(func(s *Socket) { s.Join("room") })
+	stalled, other := env.dialPolling(), env.dialPolling()
+	stalled.connect("/", "")
+	other.connect("/", "")
+
+	// The stalled client's GET, on a connection of its own it never reads.
+	u, err := url.Parse(stalled.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := io.WriteString(nc, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitPollPending(t, 1)
+
+	big := strings.Repeat("x", 16<<20)
+	done := make(chan error, 1)
+	go func() { done <- env.srv.To("room").Emit("big", big) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Emit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the broadcast is blocked by a client that does not read")
+	}
+	body := other.get()
+	if pkts := other.decode(body); len(pkts) != 1 || len(pkts[0].Data) != len(big)+len(`["big",""]`) {
+		t.Fatalf("the other client got %d bytes", len(body))
 	}
 }

@@ -292,11 +292,8 @@ func (s *Session) msgUpgradeLoop(c MessageConn) {
 	s.upgrading = false
 	s.upgraded = true
 	s.transport = s.mt.name
-	select { // release a poll still pending
-	case s.wake <- struct{}{}:
-	default:
-	}
-	s.kickLocked() // packets queued during the upgrade go out on c
+	s.signalPollLocked() // release a poll still pending
+	s.kickLocked()       // packets queued during the upgrade go out on c
 	s.mu.Unlock()
 	if h := s.srv.hooks.OnUpgrade; h != nil {
 		h(s)

@@ -56,36 +56,30 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		defer t.Stop()
 		hold = t.C
 	}
-	var (
-		payload  []byte
-		after    = noop
-		compress bool // the payload may be compressed (httpCompression)
-	)
+	if !held {
+		if a, ok := s.pollAnswerLocked(false); ok {
+			s.getActive = false
+			s.mu.Unlock()
+			s.answerPoll(w, r, a)
+			return
+		}
+		// Nothing to send yet: on a server that can (our own HTTP/1.1
+		// loop), the request is detached and answered by whichever
+		// goroutine queues the next packet, with no goroutine waiting
+		// meanwhile (see takePollLocked).
+		if d, ok := w.(detacher); ok {
+			p := &pendingPoll{w: w, r: r}
+			if p.finish = d.Detach(func() { s.pollGone(p) }); p.finish != nil {
+				s.poll = p
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
+	var a pollAnswer
 	for {
-		if s.state == stateClosed {
-			payload = []byte{s.pollFinal}
-			break
-		}
-		if s.state == stateClosing && len(s.queue) == 0 {
-			// What was queued went out with the previous poll; like the
-			// official server, the close packet comes alone, so that the
-			// client handles the last packets before the close.
-			payload = []byte{'0' + byte(packet.Close)}
-			after = s.closeLocked(ReasonForcedClose, nil)
-			break
-		}
-		if len(s.queue) > 0 && s.eio3 {
-			payload, _ = packet.AppendPayloadV3(nil, s.queue, s.v3b64&b64Polling == 0)
-		} else if len(s.queue) > 0 {
-			payload = packet.AppendPayload(make([]byte, 0, packet.PayloadLen(s.queue)), s.queue)
-		}
-		if len(s.queue) > 0 {
-			compress = compressible(s.queue)
-			s.written += uint64(len(s.queue))
-			clear(s.queue)
-			s.queue = s.queue[:0]
-			s.backlog = 0
-			s.releaseFlushersLocked()
+		var ok bool
+		if a, ok = s.pollAnswerLocked(hold != nil); ok {
 			break
 		}
 		if s.upgraded && held && hold == nil {
@@ -93,10 +87,6 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 			writeRequestError(w, newRequestError(CodeBadRequest, "transport mismatch"))
 			return
-		}
-		if (s.probed || s.upgraded) && hold == nil {
-			payload = []byte{'0' + byte(packet.Noop)}
-			break
 		}
 		s.mu.Unlock()
 		select {
@@ -116,17 +106,139 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.getActive = false
 	s.mu.Unlock()
-	after()
+	s.answerPoll(w, r, a)
+}
 
-	if len(payload) == 1 && payload[0] == pollAbort {
+// pollAnswer is what a pending poll answers.
+type pollAnswer struct {
+	payload  []byte
+	after    func() // run before the answer is written
+	compress bool   // the payload may be compressed (httpCompression)
+}
+
+// pollAnswerLocked returns what a pending poll answers now, if it does:
+// the queued packets, the close, or a noop during an upgrade (unless
+// holding: a poll that started during the upgrade is held for a moment).
+func (s *Session) pollAnswerLocked(holding bool) (pollAnswer, bool) {
+	a := pollAnswer{after: noop}
+	switch {
+	case s.state == stateClosed:
+		a.payload = []byte{s.pollFinal}
+	case s.state == stateClosing && len(s.queue) == 0:
+		// What was queued went out with the previous poll; like the
+		// official server, the close packet comes alone, so that the
+		// client handles the last packets before the close.
+		a.payload = []byte{'0' + byte(packet.Close)}
+		a.after = s.closeLocked(ReasonForcedClose, nil)
+	case len(s.queue) > 0:
+		if s.eio3 {
+			a.payload, _ = packet.AppendPayloadV3(nil, s.queue, s.v3b64&b64Polling == 0)
+		} else {
+			a.payload = packet.AppendPayload(make([]byte, 0, packet.PayloadLen(s.queue)), s.queue)
+		}
+		a.compress = compressible(s.queue)
+		s.written += uint64(len(s.queue))
+		clear(s.queue)
+		s.queue = s.queue[:0]
+		s.backlog = 0
+		s.releaseFlushersLocked()
+	case (s.probed || s.upgraded) && !holding:
+		a.payload = []byte{'0' + byte(packet.Noop)}
+	default:
+		return a, false
+	}
+	return a, true
+}
+
+// answerPoll writes a poll's answer, after running its after.
+func (s *Session) answerPoll(w http.ResponseWriter, r *http.Request, a pollAnswer) {
+	a.after()
+	if len(a.payload) == 1 && a.payload[0] == pollAbort {
 		abortRequest(w)
 		return
 	}
 	if s.eio3 {
-		s.writePoll(w, payload) // v3 payloads go uncompressed
+		s.writePoll(w, a.payload) // v3 payloads go uncompressed
 		return
 	}
-	s.srv.cfg.httpCompress.writePoll(w, r, payload, compress)
+	s.srv.cfg.httpCompress.writePoll(w, r, a.payload, a.compress)
+}
+
+// detacher is a ResponseWriter whose response can outlive the handler
+// (the fast path's, internal/h1): see its Detach.
+type detacher interface {
+	Detach(gone func()) (finish func(abort bool))
+}
+
+// pendingPoll is a detached poll waiting for something to send.
+type pendingPoll struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	finish func(abort bool)
+}
+
+// takePollLocked takes the detached poll if it has an answer now. The
+// caller answers it with answerDetached once s.mu is released.
+func (s *Session) takePollLocked() (*pendingPoll, pollAnswer, bool) {
+	p := s.poll
+	if p == nil {
+		return nil, pollAnswer{}, false
+	}
+	// Taken first: the answer may close the session, which signals the
+	// poll again.
+	s.poll = nil
+	a, ok := s.pollAnswerLocked(false)
+	if !ok {
+		s.poll = p
+		return nil, pollAnswer{}, false
+	}
+	s.getActive = false
+	return p, a, true
+}
+
+// answerDetached writes the answer of a detached poll and finishes it.
+func (s *Session) answerDetached(p *pendingPoll, a pollAnswer) {
+	if len(a.payload) == 1 && a.payload[0] == pollAbort {
+		a.after()
+		p.finish(true)
+		return
+	}
+	s.answerPoll(p.w, p.r, a)
+	p.finish(false)
+}
+
+// signalPollLocked tells the pending poll that it may have an answer: a
+// detached one is answered on a goroutine of its own, a waiting one is
+// woken.
+func (s *Session) signalPollLocked() {
+	if p, a, ok := s.takePollLocked(); ok {
+		s.srv.tasks.Go(func() { s.answerDetached(p, a) })
+		return
+	}
+	if s.wake == nil {
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pollGone is called when the connection of the detached poll p ends
+// before p was answered: the session closes, as when a waiting poll's
+// request ends.
+func (s *Session) pollGone(p *pendingPoll) {
+	s.mu.Lock()
+	if s.poll != p {
+		s.mu.Unlock()
+		return
+	}
+	s.poll = nil
+	s.getActive = false
+	after := s.closeLocked(ReasonTransportError, errors.New("poll connection closed prematurely: context canceled"))
+	s.mu.Unlock()
+	after()
+	p.finish(true)
 }
 
 // abortRequest ends a request without a response: the client sees its

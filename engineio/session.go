@@ -48,6 +48,7 @@ type Session struct {
 	spare     []packet.Packet // the writer's previous batch, reused
 
 	wake      chan struct{}   // long-polling: wakes the pending GET; capacity 1; nil for a session opened over WebSocket
+	poll      *pendingPoll    // long-polling: the pending GET, when detached (see servePoll)
 	upgradeWS *websocket.Conn // the WebSocket being upgraded to
 	mt        *msgTransport   // a MessageConn in use or being upgraded to (WebTransport); nil for the others
 
@@ -350,6 +351,16 @@ func (s *Session) sendPackets(pkts []packet.Packet, volatile, lazy bool) error {
 	for _, p := range pkts {
 		s.pushLocked(p)
 	}
+	if s.poll != nil {
+		// A detached poll is answered here, as the floor does: no
+		// goroutine to wake (a non-blocking write; see Detach).
+		p, a, ok := s.takePollLocked()
+		s.mu.Unlock()
+		if ok {
+			s.answerDetached(p, a)
+		}
+		return nil
+	}
 	s.wakeLocked(lazy)
 	s.mu.Unlock()
 	return nil
@@ -462,10 +473,7 @@ func (s *Session) wakeLocked(lazy bool) {
 		}
 		return
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signalPollLocked()
 }
 
 // Close closes the session after the packets already queued were written,
@@ -626,10 +634,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	if s.linger {
 		s.srv.deadlines.set(s, s.srv.deadlines.now()+int64(lingerTime))
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signalPollLocked()
 	h := s.handler
 	linger := s.linger
 	return func() {

@@ -96,10 +96,7 @@ func (s *Session) upgradeLoop(ws *websocket.Conn) {
 	s.upgraded = true
 	s.transport = TransportWebSocket
 	// Release a poll still pending (a well-behaved client has none).
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signalPollLocked()
 	s.ws = ws
 	s.kickLocked() // packets queued during the upgrade go out on the WebSocket
 	s.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -56,6 +57,13 @@ type conn struct {
 	// The handler set a write deadline (cleared by a zero one). Only the
 	// goroutine serving the connection uses it.
 	wdSet bool
+
+	// A detached response (see Detach), guarded by mu; and the
+	// connection's descriptor for its non-blocking write, set once.
+	det   *detached
+	rc    syscall.RawConn
+	try   tryWriter
+	tryFn func(fd uintptr) bool
 }
 
 const (
@@ -231,6 +239,7 @@ func (c *conn) serveRequest(h *head) step {
 	c.bg = bgNone
 	c.bgGot = false
 	c.rdPending, c.rdSet = false, false
+	c.det = nil
 	c.mu.Unlock()
 
 	var body io.ReadCloser = http.NoBody
@@ -265,7 +274,11 @@ func (c *conn) serveRequest(h *head) step {
 	c.mu.Lock()
 	c.requestDone = true
 	hijacked := c.hijacked
+	det := c.det
 	c.mu.Unlock()
+	if det != nil {
+		return c.waitDetached(det, ctx, ok)
+	}
 	ctx.cancel(context.Canceled)
 	if hijacked {
 		c.srv.forget(c)
@@ -411,7 +424,7 @@ func (b *bodyReader) Close() error { return nil }
 // the body is read).
 func (c *conn) wantDone() {
 	c.mu.Lock()
-	if c.requestDone || c.hijacked || c.bg != bgNone {
+	if c.requestDone || c.hijacked || c.bg != bgNone || c.det != nil {
 		c.mu.Unlock()
 		return
 	}

@@ -33,6 +33,7 @@ type response struct {
 	finished bool
 
 	closeAfter bool
+	detached   bool // see Detach: the whole body is buffered, written by finish
 }
 
 // maxBuffered is how much body is kept before the head goes out.
@@ -106,7 +107,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(p))
-	if len(w.body)+len(p) <= maxBuffered && (!w.sent || w.chunked) {
+	if w.detached || len(w.body)+len(p) <= maxBuffered && (!w.sent || w.chunked) {
 		w.body = append(w.body, p...)
 		return len(p), nil
 	}
@@ -163,6 +164,29 @@ func (w *response) commit(final bool) []byte {
 
 // flush sends the head if not yet sent and the buffered body.
 func (w *response) flush(final bool) error {
+	out := w.output(final)
+	if len(out) == 0 {
+		w.keep(out)
+		return nil
+	}
+	_, err := w.c.nc.Write(out)
+	w.keep(out)
+	return err
+}
+
+// keep keeps the output buffer for the next response unless a large one
+// grew it.
+func (w *response) keep(out []byte) {
+	if cap(out) <= 16<<10 {
+		w.c.out = out[:0]
+	} else {
+		w.c.out = nil
+	}
+}
+
+// output returns what flush sends: the head if not yet sent and the
+// buffered body, framed.
+func (w *response) output(final bool) []byte {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -187,23 +211,35 @@ func (w *response) flush(final bool) error {
 	}
 	w.body = w.body[:0]
 	w.head = nil
-	// Keep the buffer for the next response unless a large one grew it.
-	if cap(out) <= 16<<10 {
-		w.c.out = out[:0]
-	} else {
-		w.c.out = nil
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	_, err := w.c.nc.Write(out)
-	return err
+	return out
 }
 
 // finish ends the response after the handler returned.
 func (w *response) finish() error {
+	out, err := w.final()
+	werr := w.send(out)
+	if err == nil {
+		err = werr
+	}
+	return err
+}
+
+// send writes out, the output of the response, and keeps its buffer.
+func (w *response) send(out []byte) error {
+	var err error
+	if len(out) > 0 {
+		_, err = w.c.nc.Write(out)
+	}
+	w.keep(out)
+	return err
+}
+
+// final returns the rest of the response, once; errShortBody if the
+// handler wrote less than its Content-Length (the connection must then
+// close).
+func (w *response) final() ([]byte, error) {
 	if w.finished {
-		return nil
+		return nil, nil
 	}
 	w.finished = true
 	if w.contentLength >= 0 && w.written != w.contentLength {
@@ -212,11 +248,10 @@ func (w *response) finish() error {
 		if !w.sent {
 			w.contentLength = -1
 		} else {
-			_ = w.flush(false)
-			return errShortBody
+			return w.output(false), errShortBody
 		}
 	}
-	return w.flush(true)
+	return w.output(true), nil
 }
 
 var errShortBody = errors.New("h1: handler wrote less than its Content-Length")
@@ -228,6 +263,9 @@ func (w *response) Flush() { _ = w.FlushError() }
 func (w *response) FlushError() error {
 	if w.c.hijacked {
 		return http.ErrHijacked
+	}
+	if w.detached {
+		return nil // written whole by finish
 	}
 	return w.flush(false)
 }
