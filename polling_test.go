@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,35 +90,19 @@ func (c *pclient) getAsync() <-chan pollResp {
 	return ch
 }
 
-// waitPollPending waits until n long-polling GETs are parked in the server,
-// waiting for packets (the only way to observe it from outside the engineio
-// package: the goroutine is blocked in servePoll's select or, on our own
-// HTTP/1.1 loop where the poll is detached, the connection's goroutine
-// waits for the next request in waitDetached).
-func waitPollPending(t *testing.T, n int) {
+// waitPollPending waits until the long-polling GET of s's connection is
+// pending in the server (its session writable).
+func waitPollPending(t *testing.T, s *Socket) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		parked := 0
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "[select") && strings.Contains(g, "engineio.(*Session).servePoll") ||
-				strings.Contains(g, "[IO wait") && strings.Contains(g, "h1.(*conn).waitDetached") {
-				parked++
-			}
-		}
-		if parked >= n {
-			return
-		}
+	for !s.conn.sess.Writable() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d polls pending, want %d", parked, n)
+			t.Fatal("no poll pending")
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// get sends a GET and returns its body, failing the test unless it is 200.
 func (c *pclient) get() string {
 	c.t.Helper()
 	r := c.getRaw()
@@ -268,7 +251,7 @@ func TestPollingFullFlow(t *testing.T) {
 
 	// A server emit reaches the GET that is waiting.
 	pending := c.getAsync()
-	waitPollPending(t, 1)
+	waitPollPending(t, s)
 	if err := s.Emit("push", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -448,9 +431,14 @@ func TestPollingSlowConsumer(t *testing.T) {
 // detached polls), so this is what keeps that write from blocking.
 func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
 	env := newTestEnv(t, nil)
-	env.srv.OnConnection(func(s *Socket) { s.Join("room") })
+	socks := make(chan *Socket, 2)
+	env.srv.OnConnection(func(s *Socket) {
+		s.Join("room")
+		socks <- s
+	})
 	stalled, other := env.dialPolling(), env.dialPolling()
 	stalled.connect("/", "")
+	s := recv(t, socks)
 	other.connect("/", "")
 
 	// The stalled client's GET, on a connection of its own it never reads.
@@ -466,7 +454,7 @@ func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
 	if _, err := io.WriteString(nc, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+"\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitPollPending(t, 1)
+	waitPollPending(t, s)
 
 	big := strings.Repeat("x", 16<<20)
 	done := make(chan error, 1)

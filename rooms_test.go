@@ -664,7 +664,7 @@ func TestVolatileBroadcast(t *testing.T) {
 
 	// With a GET pending, the polling client gets volatile packets.
 	pending := pc.getAsync()
-	waitPollPending(t, 1)
+	waitPollPending(t, ps)
 	if err := env.srv.Volatile().To(ps.ID()).Emit("pv"); err != nil {
 		t.Fatal(err)
 	}

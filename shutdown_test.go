@@ -93,7 +93,7 @@ func TestShutdownAndClose(t *testing.T) {
 			track("polling/", pMain)
 
 			pending := getOnOwnConn(pc.url)
-			waitPollPending(t, 1)
+			waitPollPending(t, pMain)
 			if tt.graceful {
 				// Queued before the shutdown: flushed before the close.
 				if err := wsMain.Emit("bye"); err != nil {

@@ -76,7 +76,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	var a pollAnswer
+	var (
+		a    pollAnswer
+		wait *pendingPoll // made when the poll first waits
+	)
 	for {
 		var ok bool
 		if a, ok = s.pollAnswerLocked(hold != nil); ok {
@@ -88,21 +91,27 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			writeRequestError(w, newRequestError(CodeBadRequest, "transport mismatch"))
 			return
 		}
+		if wait == nil {
+			wait = &pendingPoll{wake: make(chan struct{}, 1)}
+		}
+		s.poll = wait
 		s.mu.Unlock()
 		select {
-		case <-s.wake:
+		case <-wait.wake:
 			s.mu.Lock()
 		case <-hold:
 			s.mu.Lock()
 			hold = nil
 		case <-r.Context().Done():
 			s.mu.Lock()
+			s.poll = nil
 			s.getActive = false
 			after := s.closeLocked(ReasonTransportError, fmt.Errorf("poll connection closed prematurely: %w", r.Context().Err()))
 			s.mu.Unlock()
 			after()
 			return
 		}
+		s.poll = nil
 	}
 	s.getActive = false
 	s.mu.Unlock()
@@ -170,18 +179,20 @@ type detacher interface {
 	Detach(gone func()) (finish func(abort bool))
 }
 
-// pendingPoll is a detached poll waiting for something to send.
+// pendingPoll is a poll waiting for something to send: detached (finish
+// set), or waiting in servePoll on wake.
 type pendingPoll struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	finish func(abort bool)
+	wake   chan struct{} // capacity 1
 }
 
 // takePollLocked takes the detached poll if it has an answer now. The
 // caller answers it with answerDetached once s.mu is released.
 func (s *Session) takePollLocked() (*pendingPoll, pollAnswer, bool) {
 	p := s.poll
-	if p == nil {
+	if p == nil || p.finish == nil {
 		return nil, pollAnswer{}, false
 	}
 	// Taken first: the answer may close the session, which signals the
@@ -211,16 +222,17 @@ func (s *Session) answerDetached(p *pendingPoll, a pollAnswer) {
 // detached one is answered on a goroutine of its own, a waiting one is
 // woken.
 func (s *Session) signalPollLocked() {
-	if p, a, ok := s.takePollLocked(); ok {
-		s.srv.tasks.Go(func() { s.answerDetached(p, a) })
-		return
-	}
-	if s.wake == nil {
-		return
-	}
-	select {
-	case s.wake <- struct{}{}:
+	switch {
+	case s.poll == nil:
+	case s.poll.finish == nil:
+		select {
+		case s.poll.wake <- struct{}{}:
+		default:
+		}
 	default:
+		if p, a, ok := s.takePollLocked(); ok {
+			s.srv.tasks.Go(func() { s.answerDetached(p, a) })
+		}
 	}
 }
 

@@ -47,8 +47,7 @@ type Session struct {
 	queue     []packet.Packet // packets waiting to be written
 	spare     []packet.Packet // the writer's previous batch, reused
 
-	wake      chan struct{}   // long-polling: wakes the pending GET; capacity 1; nil for a session opened over WebSocket
-	poll      *pendingPoll    // long-polling: the pending GET, when detached (see servePoll)
+	poll      *pendingPoll    // long-polling: the pending GET, if any (see servePoll)
 	upgradeWS *websocket.Conn // the WebSocket being upgraded to
 	mt        *msgTransport   // a MessageConn in use or being upgraded to (WebTransport); nil for the others
 
@@ -104,12 +103,6 @@ func newSession(srv *Server, id string, r *http.Request, transport string) *Sess
 		transport: transport,
 		due:       srv.deadlines.now() + int64(srv.cfg.pingInterval),
 		slot:      -1,
-	}
-	if transport == TransportPolling {
-		// Only long-polls wait on it; a session that starts on WebSocket
-		// never serves one (sends on a nil channel in a select with a
-		// default do nothing).
-		s.wake = make(chan struct{}, 1)
 	}
 	if srv.cfg.allowEIO3 {
 		s.initProtocol(r)
@@ -351,7 +344,7 @@ func (s *Session) sendPackets(pkts []packet.Packet, volatile, lazy bool) error {
 	for _, p := range pkts {
 		s.pushLocked(p)
 	}
-	if s.poll != nil {
+	if s.poll != nil && s.poll.finish != nil {
 		// A detached poll is answered here, as the floor does: no
 		// goroutine to wake (a non-blocking write; see Detach).
 		p, a, ok := s.takePollLocked()
@@ -382,6 +375,16 @@ func (s *Session) SendBacklog(pkts []packet.Packet) error {
 		s.enqueueLocked(p)
 	}
 	return nil
+}
+
+// Writable reports whether the transport would take a packet at once:
+// a pending long-polling GET, or a WebSocket (or WebTransport) with
+// nothing queued and no write in progress. It is the condition under
+// which a volatile packet is sent (the official transport's writable).
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateOpen && s.writableLocked()
 }
 
 // writableLocked reports whether the transport can take a packet right now
