@@ -472,3 +472,37 @@ func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
 		t.Fatalf("the other client got %d bytes", len(body))
 	}
 }
+
+// TestPollingGETConnectionDropped: the client's connection closing under
+// its pending GET closes the session with "transport error", as with the
+// official server (its poll request closed prematurely), whether the
+// poll waits in a handler (mounted on net/http) or is detached (on the
+// server's own listener).
+func TestPollingGETConnectionDropped(t *testing.T) {
+	env := newTestEnv(t, nil)
+	socks := make(chan *Socket, 1)
+	reasons := make(chan DisconnectReason, 1)
+	env.srv.OnConnection(func(s *Socket) {
+		s.OnDisconnect(func(r DisconnectReason) { reasons <- r })
+		socks <- s
+	})
+	c := env.dialPolling()
+	c.connect("/", "")
+	s := recv(t, socks)
+	u, err := url.Parse(c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(nc, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitPollPending(t, s)
+	_ = nc.Close()
+	if r := recv(t, reasons); r != ReasonTransportError {
+		t.Fatalf("disconnect reason %q, want %q", r, ReasonTransportError)
+	}
+}

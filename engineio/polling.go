@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -247,7 +248,7 @@ func (s *Session) pollGone(p *pendingPoll) {
 	}
 	s.poll = nil
 	s.getActive = false
-	after := s.closeLocked(ReasonTransportError, errors.New("poll connection closed prematurely: context canceled"))
+	after := s.closeLocked(ReasonTransportError, fmt.Errorf("poll connection closed prematurely: %w", context.Canceled))
 	s.mu.Unlock()
 	after()
 	p.finish(true)
