@@ -82,8 +82,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		wait *pendingPoll // made when the poll first waits
 	)
 	for {
+		// A held poll gets no noop once the upgrade completed: it is
+		// refused below at the end of the delay.
 		var ok bool
-		if a, ok = s.pollAnswerLocked(hold != nil); ok {
+		if a, ok = s.pollAnswerLocked(hold != nil || held && s.upgraded); ok {
 			break
 		}
 		if s.upgraded && held && hold == nil {

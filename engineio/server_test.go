@@ -972,3 +972,35 @@ func TestShutdownKeepsLingeringNoop(t *testing.T) {
 		t.Fatalf("the lingering GET would get %q, want a noop", final)
 	}
 }
+
+// TestPollHeldDuringUpgradeRefusedOnceUpgraded: a poll that arrives while
+// an upgrade is in progress is held; if the upgrade completes meanwhile,
+// it is refused at the end of the delay (400, code 3), as by the official
+// server, not answered with a noop.
+func TestPollHeldDuringUpgradeRefusedOnceUpgraded(t *testing.T) {
+	ts := newTestServer(t, nil)
+	sid := ts.openPolling()
+	q := "EIO=4&transport=polling&sid=" + sid
+	c := ts.dial("EIO=4&transport=websocket&sid=" + sid)
+	type answer struct {
+		status int
+		body   string
+	}
+	held := make(chan answer, 1)
+	go func() {
+		status, body := ts.get(q)
+		held <- answer{status, body}
+	}()
+	sess := ts.srv.Session(sid)
+	for !sess.Writable() { // the poll is pending (held)
+		time.Sleep(time.Millisecond)
+	}
+	writeText(t, c, "2probe")
+	if got := readText(t, c); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	writeText(t, c, "5")
+	if a := <-held; a.status != 400 || a.body != `{"code":3,"message":"Bad request"}` {
+		t.Fatalf("held poll: %d %q, want 400 transport mismatch", a.status, a.body)
+	}
+}
