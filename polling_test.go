@@ -442,18 +442,8 @@ func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
 	other.connect("/", "")
 
 	// The stalled client's GET, on a connection of its own it never reads.
-	u, err := url.Parse(stalled.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := rawGET(t, stalled.url)
 	defer nc.Close()
-	if _, err := io.WriteString(nc, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+"\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
 	waitPollPending(t, s)
 
 	big := strings.Repeat("x", 16<<20)
@@ -489,7 +479,19 @@ func TestPollingGETConnectionDropped(t *testing.T) {
 	c := env.dialPolling()
 	c.connect("/", "")
 	s := recv(t, socks)
-	u, err := url.Parse(c.url)
+	nc := rawGET(t, c.url)
+	waitPollPending(t, s)
+	_ = nc.Close()
+	if r := recv(t, reasons); r != ReasonTransportError {
+		t.Fatalf("disconnect reason %q, want %q", r, ReasonTransportError)
+	}
+}
+
+// rawGET sends a GET for pollURL on a connection of its own, which the
+// caller reads or closes.
+func rawGET(t *testing.T, pollURL string) net.Conn {
+	t.Helper()
+	u, err := url.Parse(pollURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,11 +500,8 @@ func TestPollingGETConnectionDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := io.WriteString(nc, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+"\r\n\r\n"); err != nil {
+		_ = nc.Close()
 		t.Fatal(err)
 	}
-	waitPollPending(t, s)
-	_ = nc.Close()
-	if r := recv(t, reasons); r != ReasonTransportError {
-		t.Fatalf("disconnect reason %q, want %q", r, ReasonTransportError)
-	}
+	return nc
 }

@@ -99,11 +99,7 @@ func TestDetachPipelinedRequestWaits(t *testing.T) {
 // The client leaving a detached response: gone is called, the context
 // ends, and the owner's finish does nothing.
 func TestDetachClientLeaves(t *testing.T) {
-	h, ch := detachHandler(t)
-	ts := startServer(t, h, nil)
-	rc := dial(t, ts.addr)
-	rc.send("GET /fast/?park HTTP/1.1\r\nHost: x\r\n\r\n")
-	p := <-ch
+	ts, rc, p := parkOne(t)
 	_ = rc.c.Close()
 	select {
 	case <-p.gone:
@@ -121,11 +117,7 @@ func TestDetachClientLeaves(t *testing.T) {
 
 // finish(true) closes the connection without a response.
 func TestDetachAbort(t *testing.T) {
-	h, ch := detachHandler(t)
-	ts := startServer(t, h, nil)
-	rc := dial(t, ts.addr)
-	rc.send("GET /fast/?park HTTP/1.1\r\nHost: x\r\n\r\n")
-	p := <-ch
+	ts, rc, p := parkOne(t)
 	p.finish(true)
 	if b, err := io.ReadAll(rc.br); err != nil || len(b) != 0 {
 		t.Fatalf("aborted: read %q, %v; want the connection closed without a response", b, err)
@@ -142,11 +134,7 @@ func TestDetachAbort(t *testing.T) {
 // response larger than the socket takes is finished at once, the rest
 // written on another goroutine as the client reads.
 func TestDetachSlowReaderDoesNotBlockFinish(t *testing.T) {
-	h, ch := detachHandler(t)
-	ts := startServer(t, h, nil)
-	rc := dial(t, ts.addr)
-	rc.send("GET /fast/?park HTTP/1.1\r\nHost: x\r\n\r\n")
-	p := <-ch
+	_, rc, p := parkOne(t)
 	big := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB, more than loopback buffers hold
 	done := make(chan struct{})
 	go func() {
@@ -205,11 +193,7 @@ func TestDetachRefused(t *testing.T) {
 // Shutdown waits for a detached response, which then closes the
 // connection.
 func TestDetachShutdown(t *testing.T) {
-	h, ch := detachHandler(t)
-	ts := startServer(t, h, nil)
-	rc := dial(t, ts.addr)
-	rc.send("GET /fast/?park HTTP/1.1\r\nHost: x\r\n\r\n")
-	p := <-ch
+	ts, rc, p := parkOne(t)
 	shut := make(chan error, 1)
 	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
 	select {
@@ -246,4 +230,14 @@ func waitConns(t *testing.T, s *Server, n int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// parkOne starts a server with detachHandler and returns a connection
+// whose request is parked.
+func parkOne(t *testing.T) (*testServer, *rawConn, *parked) {
+	h, ch := detachHandler(t)
+	ts := startServer(t, h, nil)
+	rc := dial(t, ts.addr)
+	rc.send("GET /fast/?park HTTP/1.1\r\nHost: x\r\n\r\n")
+	return ts, rc, <-ch
 }
