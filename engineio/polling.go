@@ -239,6 +239,16 @@ func (s *Session) signalPollLocked() {
 	}
 }
 
+// releasePoll answers the detached poll if it has an answer now.
+func (s *Session) releasePoll() {
+	s.mu.Lock()
+	p, a, ok := s.takePollLocked()
+	s.mu.Unlock()
+	if ok {
+		s.answerDetached(p, a)
+	}
+}
+
 // pollGone is called when the connection of the detached poll p ends
 // before p was answered: the session closes, as when a waiting poll's
 // request ends.

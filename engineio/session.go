@@ -637,10 +637,18 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	if s.linger {
 		s.srv.deadlines.set(s, s.srv.deadlines.now()+int64(lingerTime))
 	}
-	s.signalPollLocked()
+	// A detached poll is answered once s.mu is released, as a waiting
+	// one wakes then: a caller may still set pollFinal (shutdownClose).
+	detached := s.poll != nil && s.poll.finish != nil
+	if !detached {
+		s.signalPollLocked()
+	}
 	h := s.handler
 	linger := s.linger
 	return func() {
+		if detached {
+			s.releasePoll()
+		}
 		if !linger {
 			s.srv.removeSession(s)
 		}
