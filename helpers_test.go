@@ -29,21 +29,30 @@ type testEnv struct {
 	hs  *httptest.Server
 }
 
+// serveHTTP serves srv as the tests run it: mounted on an
+// httptest.Server, or on its own listener (Serve, with the HTTP/1.1 fast
+// path) with SOCKETIO_TEST_SERVE=own. end, called once srv was shut
+// down, waits for Serve to return or closes the httptest.Server.
+func serveHTTP(t *testing.T, srv *Server) (hs *httptest.Server, end func()) {
+	if !ownListener {
+		hs = httptest.NewServer(srv)
+		return hs, hs.Close
+	}
+	hs = httptest.NewUnstartedServer(srv)
+	hs.URL = "http://" + hs.Listener.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(hs.Listener) }()
+	return hs, func() {
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+}
+
 func newTestEnv(t *testing.T, opts *Options) *testEnv {
 	t.Helper()
 	srv := NewServer(opts)
-	var hs *httptest.Server
-	var served chan error
-	if ownListener {
-		// The server on its own listener (Serve, with the HTTP/1.1 fast
-		// path) instead of mounted on an http.Server.
-		hs = httptest.NewUnstartedServer(srv)
-		hs.URL = "http://" + hs.Listener.Addr().String()
-		served = make(chan error, 1)
-		go func() { served <- srv.Serve(hs.Listener) }()
-	} else {
-		hs = httptest.NewServer(srv)
-	}
+	hs, end := serveHTTP(t, srv)
 	env := &testEnv{t: t, srv: srv, hs: hs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -51,13 +60,7 @@ func newTestEnv(t *testing.T, opts *Options) *testEnv {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if served != nil {
-			if err := <-served; !errors.Is(err, ErrServerClosed) {
-				t.Errorf("Serve: %v", err)
-			}
-		} else {
-			hs.Close()
-		}
+		end()
 		if n := srv.tasks.Running(); n != 0 {
 			t.Errorf("%d server goroutines still running after Shutdown", n)
 		}

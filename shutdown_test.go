@@ -19,19 +19,7 @@ import (
 func newShutdownEnv(t *testing.T, opts *Options) *roomsEnv {
 	t.Helper()
 	srv := NewServer(opts)
-	var (
-		hs     *httptest.Server
-		served chan error
-	)
-	if ownListener {
-		// On its own listener (Serve): long polls are detached there.
-		hs = httptest.NewUnstartedServer(srv)
-		hs.URL = "http://" + hs.Listener.Addr().String()
-		served = make(chan error, 1)
-		go func() { served <- srv.Serve(hs.Listener) }()
-	} else {
-		hs = httptest.NewServer(srv)
-	}
+	hs, end := serveHTTP(t, srv) // on its own listener, long polls are detached
 	env := &roomsEnv{testEnv: &testEnv{t: t, srv: srv, hs: hs}, socks: make(chan *Socket, 16)}
 	env.srv.OnConnection(func(s *Socket) { env.socks <- s })
 	env.srv.Of("/custom").OnConnection(func(s *Socket) { env.socks <- s })
@@ -39,13 +27,7 @@ func newShutdownEnv(t *testing.T, opts *Options) *roomsEnv {
 		if err := srv.Close(); err != nil && !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Close: %v", err)
 		}
-		if served != nil {
-			if err := <-served; !errors.Is(err, ErrServerClosed) {
-				t.Errorf("Serve: %v", err)
-			}
-		} else {
-			hs.Close()
-		}
+		end()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.tasks.Wait(ctx); err != nil {
