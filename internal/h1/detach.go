@@ -82,6 +82,12 @@ func (c *conn) waitDetached(d *detached, ctx *reqContext, ok bool) step {
 		c.mu.Unlock()
 		if !finished {
 			d.gone()
+		} else {
+			// The owner is writing: end its write (the connection is
+			// gone) and wait for it, so that no goroutine of this
+			// connection outlives the server's Close.
+			_ = c.nc.Close()
+			<-d.done
 		}
 		ctx.cancel(context.Canceled)
 		return stepClose
@@ -124,8 +130,9 @@ func (c *conn) finishDetached(w *response, d *detached, ctx *reqContext, abort b
 		return
 	}
 	// The socket is full (the client is slow to read): the rest on a
-	// goroutine, which ends with the connection at the latest. The buffer
-	// goes with it.
+	// goroutine, which ends with the connection at the latest (the
+	// connection's goroutine waits for it if the connection ends first).
+	// The buffer goes with it.
 	c.out = nil
 	rest := out[n:]
 	go func() {
