@@ -356,15 +356,7 @@ func TestPollingSlowConsumer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t, &Options{WriteQueueSize: 5})
-			socks := make(chan *Socket, 1)
-			reasons := make(chan DisconnectReason, 1)
-			env.srv.OnConnection(func(s *Socket) {
-				s.OnDisconnect(func(r DisconnectReason) { reasons <- r })
-				socks <- s
-			})
-			c := env.dialPolling()
-			c.connect("/", "")
-			s := recv(t, socks)
+			c, s, reasons := env.pollingSocket()
 			closed := false
 			for i, st := range tt.steps {
 				args := []any{i}
@@ -470,15 +462,7 @@ func TestPollingClientThatDoesNotReadBlocksNoBroadcast(t *testing.T) {
 // server's own listener).
 func TestPollingGETConnectionDropped(t *testing.T) {
 	env := newTestEnv(t, nil)
-	socks := make(chan *Socket, 1)
-	reasons := make(chan DisconnectReason, 1)
-	env.srv.OnConnection(func(s *Socket) {
-		s.OnDisconnect(func(r DisconnectReason) { reasons <- r })
-		socks <- s
-	})
-	c := env.dialPolling()
-	c.connect("/", "")
-	s := recv(t, socks)
+	c, s, reasons := env.pollingSocket()
 	nc := rawGET(t, c.url)
 	waitPollPending(t, s)
 	_ = nc.Close()
@@ -504,4 +488,19 @@ func rawGET(t *testing.T, pollURL string) net.Conn {
 		t.Fatal(err)
 	}
 	return nc
+}
+
+// pollingSocket connects one polling client to "/" and returns it, its
+// server-side socket and the socket's disconnect reason once it comes.
+func (env *testEnv) pollingSocket() (*pclient, *Socket, <-chan DisconnectReason) {
+	env.t.Helper()
+	socks := make(chan *Socket, 1)
+	reasons := make(chan DisconnectReason, 1)
+	env.srv.OnConnection(func(s *Socket) {
+		s.OnDisconnect(func(r DisconnectReason) { reasons <- r })
+		socks <- s
+	})
+	c := env.dialPolling()
+	c.connect("/", "")
+	return c, recv(env.t, socks), reasons
 }

@@ -191,11 +191,14 @@ type pendingPoll struct {
 	wake   chan struct{} // capacity 1
 }
 
+// detached reports whether p is a detached poll (nil: no poll).
+func (p *pendingPoll) detached() bool { return p != nil && p.finish != nil }
+
 // takePollLocked takes the detached poll if it has an answer now. The
 // caller answers it with answerDetached once s.mu is released.
 func (s *Session) takePollLocked() (*pendingPoll, pollAnswer, bool) {
 	p := s.poll
-	if p == nil || p.finish == nil {
+	if !p.detached() {
 		return nil, pollAnswer{}, false
 	}
 	// Taken first: the answer may close the session, which signals the
@@ -226,15 +229,14 @@ func (s *Session) answerDetached(p *pendingPoll, a pollAnswer) {
 // woken.
 func (s *Session) signalPollLocked() {
 	switch {
-	case s.poll == nil:
-	case s.poll.finish == nil:
+	case s.poll.detached():
+		if p, a, ok := s.takePollLocked(); ok {
+			s.srv.tasks.Go(func() { s.answerDetached(p, a) })
+		}
+	case s.poll != nil:
 		select {
 		case s.poll.wake <- struct{}{}:
 		default:
-		}
-	default:
-		if p, a, ok := s.takePollLocked(); ok {
-			s.srv.tasks.Go(func() { s.answerDetached(p, a) })
 		}
 	}
 }

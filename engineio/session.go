@@ -344,7 +344,7 @@ func (s *Session) sendPackets(pkts []packet.Packet, volatile, lazy bool) error {
 	for _, p := range pkts {
 		s.pushLocked(p)
 	}
-	if s.poll != nil && s.poll.finish != nil {
+	if s.poll.detached() {
 		// A detached poll is answered here, as the floor does: no
 		// goroutine to wake (a non-blocking write; see Detach).
 		p, a, ok := s.takePollLocked()
@@ -639,7 +639,7 @@ func (s *Session) closeLocked(reason CloseReason, cause error) (after func()) {
 	}
 	// A detached poll is answered once s.mu is released, as a waiting
 	// one wakes then: a caller may still set pollFinal (shutdownClose).
-	detached := s.poll != nil && s.poll.finish != nil
+	detached := s.poll.detached()
 	if !detached {
 		s.signalPollLocked()
 	}

@@ -287,9 +287,7 @@ func (c *conn) serveRequest(h *head) step {
 	if ok {
 		ok = w.finish() == nil
 	}
-	if cap(w.body) <= 16<<10 {
-		c.body = w.body[:0]
-	}
+	w.keepBody()
 	if !ok || w.closeAfter {
 		return stepClose
 	}

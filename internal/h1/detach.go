@@ -115,9 +115,7 @@ func (c *conn) finishDetached(w *response, d *detached, ctx *reqContext, abort b
 		return
 	}
 	out, err := w.final()
-	if cap(w.body) <= 16<<10 {
-		c.body = w.body[:0]
-	}
+	w.keepBody()
 	failed := err != nil || w.closeAfter
 	n, werr := c.tryWrite(out)
 	if werr != nil {

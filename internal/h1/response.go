@@ -163,15 +163,14 @@ func (w *response) commit(final bool) []byte {
 }
 
 // flush sends the head if not yet sent and the buffered body.
-func (w *response) flush(final bool) error {
-	out := w.output(final)
-	if len(out) == 0 {
-		w.keep(out)
-		return nil
+func (w *response) flush(final bool) error { return w.send(w.output(final)) }
+
+// keepBody keeps the body buffer for the next response unless a large one
+// grew it.
+func (w *response) keepBody() {
+	if cap(w.body) <= 16<<10 {
+		w.c.body = w.body[:0]
 	}
-	_, err := w.c.nc.Write(out)
-	w.keep(out)
-	return err
 }
 
 // keep keeps the output buffer for the next response unless a large one
