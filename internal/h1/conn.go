@@ -24,7 +24,7 @@ import (
 type conn struct {
 	srv      *Server
 	nc       net.Conn
-	idle     bool         // waiting for a request; guarded by srv.mu
+	idle     atomic.Bool  // waiting for a request (see Server.setIdle)
 	waitFrom atomic.Int64 // when the wait for a request head began (UnixNano), 0 when not waiting; see Server.sweep
 	tls      *tls.ConnectionState
 	remote   string // RemoteAddr().String(), once
@@ -64,6 +64,15 @@ type conn struct {
 	rc    syscall.RawConn
 	try   tryWriter
 	tryFn func(fd uintptr) bool
+
+	// The next read of the loop is armed (see armed.go): arm says how,
+	// pend is the answer it writes first, armDet the detached response it
+	// waits beside. Only the goroutine serving the connection uses them.
+	arm    uint8
+	pend   []byte
+	armDet *detached
+	ar     armedRead
+	arFn   func(fd uintptr) bool
 }
 
 const (
@@ -80,6 +89,9 @@ func (r connReader) Read(p []byte) (int, error) {
 	c := r.c
 	if c.bgErr != nil {
 		return 0, c.bgErr
+	}
+	if c.arm != armNone {
+		return c.readArmed(p)
 	}
 	return c.nc.Read(p)
 }
@@ -153,11 +165,13 @@ const (
 // goroutine (a hijacking handler, or net/http).
 func (c *conn) loop() {
 	for {
-		if !c.srv.setIdle(c, true) {
-			c.close()
-			return
+		if c.arm != armAfterWrite { // else the armed read does it once it wrote
+			if !c.srv.setIdle(c, true) {
+				c.close()
+				return
+			}
+			c.waitFrom.Store(time.Now().UnixNano())
 		}
-		c.waitFrom.Store(time.Now().UnixNano())
 		_, err := c.br.Peek(1)
 		if !c.srv.setIdle(c, false) || err != nil {
 			c.close()
@@ -227,8 +241,8 @@ func (c *conn) readHead() (int, error) {
 
 // serveRequest runs the handler on h and writes its response.
 func (c *conn) serveRequest(h *head) step {
-	// The request's context and URL in one allocation, the request
-	// itself in the one WithContext makes (base stays on the stack).
+	// The request, its context, URL and body reader in one allocation
+	// (WithContext is inlined: its copy stays on the stack).
 	x := &requestState{ctx: reqContext{c: c}, url: url.URL{Path: h.path, RawQuery: h.rawQuery}}
 	ctx := &x.ctx
 	c.mu.Lock()
@@ -262,7 +276,8 @@ func (c *conn) serveRequest(h *head) step {
 		RequestURI:    h.target,
 		TLS:           c.tls,
 	}
-	req := base.WithContext(ctx)
+	x.req = *base.WithContext(ctx)
+	req := &x.req
 	if c.rheader == nil {
 		c.rheader = make(http.Header, 8)
 	}
@@ -285,7 +300,7 @@ func (c *conn) serveRequest(h *head) step {
 		return stepLeave
 	}
 	if ok {
-		ok = w.finish() == nil
+		ok = c.finish(w)
 	}
 	w.keepBody()
 	if !ok || w.closeAfter {
@@ -340,12 +355,35 @@ func (c *conn) serveRequest(h *head) step {
 	return stepNext
 }
 
-// requestState is what serveRequest allocates per request besides the
-// http.Request.
+// finish writes the rest of the response, or leaves it to the loop's next
+// read when that read can be armed (see armed.go): when the connection
+// stays open, nothing of the request is left to read and nothing else
+// reads the connection.
+func (c *conn) finish(w *response) bool {
+	out, err := w.final()
+	if armedReads && err == nil && !w.closeAfter && len(out) <= 16<<10 {
+		// No background read can start now (the handler returned): with
+		// none started, the read buffer is this goroutine's.
+		c.mu.Lock()
+		// (A read deadline of the handler's is cleared before the loop
+		// reads, as always: the armed read sets its own.)
+		armable := c.bodyLeft == 0 && c.bg == bgNone
+		c.mu.Unlock()
+		if armable && c.br.Buffered() == 0 && c.bgErr == nil && c.rawConn() != nil {
+			c.pend, c.arm = out, armAfterWrite
+			return true
+		}
+	}
+	werr := w.send(out)
+	return err == nil && werr == nil
+}
+
+// requestState is what serveRequest allocates per request.
 type requestState struct {
 	ctx  reqContext
 	url  url.URL
 	body bodyReader
+	req  http.Request
 }
 
 // runHandler calls the handler; a panic other than http.ErrAbortHandler

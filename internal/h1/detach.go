@@ -2,7 +2,7 @@ package h1
 
 import (
 	"context"
-	"syscall"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,6 +10,7 @@ import (
 type detached struct {
 	done     chan struct{} // closed once the response is written or abandoned
 	gone     func()        // the owner's: the connection ended first
+	state    atomic.Uint32 // detPending, detArmed or detWritten (see armed.go)
 	finished bool          // finish was called; guarded by conn.mu
 	ended    bool          // the connection ended before finish; guarded by conn.mu
 	failed   bool          // the connection must close; set before done closes
@@ -40,8 +41,7 @@ func (w *response) Detach(gone func()) (finish func(abort bool)) {
 	if w.sent || w.closeAfter || c.tls != nil || w.finished {
 		return nil
 	}
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	if c.rawConn() == nil {
 		return nil
 	}
 	c.mu.Lock()
@@ -49,14 +49,6 @@ func (w *response) Detach(gone func()) (finish func(abort bool)) {
 	if c.hijacked || c.requestDone || c.det != nil || c.bg != bgNone || c.wantBgRead ||
 		c.bodyLeft > 0 || c.rdPending || c.rdSet {
 		return nil
-	}
-	if c.rc == nil {
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return nil
-		}
-		c.rc = rc
-		c.tryFn = c.try.write
 	}
 	d := &detached{done: make(chan struct{}), gone: gone}
 	c.det = d
@@ -71,7 +63,11 @@ func (w *response) Detach(gone func()) (finish func(abort bool)) {
 func (c *conn) waitDetached(d *detached, ctx *reqContext, ok bool) step {
 	var err error
 	if ok {
+		if armedReads && c.br.Buffered() == 0 && c.bgErr == nil {
+			c.arm, c.armDet = armDetached, d
+		}
 		_, err = c.br.Peek(1)
+		c.arm, c.armDet = armNone, nil
 	}
 	if !ok || err != nil {
 		// The connection ended (or the handler panicked): the owner's
@@ -117,6 +113,9 @@ func (c *conn) finishDetached(w *response, d *detached, ctx *reqContext, abort b
 	out, err := w.final()
 	w.keepBody()
 	failed := err != nil || w.closeAfter
+	// From here the connection's read cannot count on its armed wait: the
+	// client may answer before it is armed.
+	d.state.Store(detWritten)
 	n, werr := c.tryWrite(out)
 	if werr != nil {
 		c.endDetached(d, ctx, true)

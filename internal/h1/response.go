@@ -213,16 +213,6 @@ func (w *response) output(final bool) []byte {
 	return out
 }
 
-// finish ends the response after the handler returned.
-func (w *response) finish() error {
-	out, err := w.final()
-	werr := w.send(out)
-	if err == nil {
-		err = werr
-	}
-	return err
-}
-
 // send writes out, the output of the response, and keeps its buffer.
 func (w *response) send(out []byte) error {
 	var err error

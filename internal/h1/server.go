@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,7 @@ type Server struct {
 	handoff   *chanListener
 	serving   bool // Fallback.Serve(handoff) started
 	shutdown  bool
+	down      atomic.Bool // shutdown, read without mu (see setIdle)
 	idleCond  *sync.Cond
 	stop      chan struct{}  // closed by Shutdown and Close: ends sweep
 	wg        sync.WaitGroup // connections, the fallback's Serve and sweep
@@ -169,11 +171,12 @@ func (s *Server) closeListenersLocked() {
 		close(s.stop)
 	}
 	s.shutdown = true
+	s.down.Store(true)
 	for ln := range s.listeners {
 		_ = (*ln).Close()
 	}
 	for c := range s.conns {
-		if c.idle {
+		if c.idle.Load() {
 			_ = c.nc.Close()
 		}
 	}
@@ -240,12 +243,15 @@ func (s *Server) forget(c *conn) {
 }
 
 // setIdle records whether c waits for a request; it reports false when
-// the server is shutting down, and c must then close.
+// the server is shutting down, and c must then close. It takes no lock:
+// an armed read calls it on a descriptor that Close may be closing under
+// mu. Of a connection going idle and a shutdown at the same time, at
+// least one sees the other (both flags are atomic): the connection sees
+// the shutdown and closes, or closeListenersLocked sees it idle and
+// closes it.
 func (s *Server) setIdle(c *conn, idle bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.idle = idle
-	return !s.shutdown
+	c.idle.Store(idle)
+	return !s.down.Load()
 }
 
 // chanListener is the listener of the fallback server: the connections
