@@ -24,12 +24,16 @@ import (
 //
 // A client that pipelines can have sent its next request before the wait
 // was armed, and the poller then stays silent about it: armWait bounds
-// the wait, after which an ordinary read takes over. So does a client that
-// closed the connection in that window.
+// the wait, after which an ordinary read takes over, and a connection
+// where that read finds bytes is not armed again (the client pipelines).
+// A client that closed the connection in that window is seen gone after
+// armWait too. armWait is long enough that a client pausing between
+// requests does not meet it (an expired wait costs a wake-up and the read
+// it was to save), short enough to keep such stalls rare and brief.
 
 // armWait bounds an armed wait: then an ordinary read looks at the socket.
 // (A variable for the tests.)
-var armWait = 25 * time.Millisecond
+var armWait = time.Second
 
 // testHookArmed, when set (by tests), sees every armed read end: how it
 // was armed, and whether an ordinary read took over after armWait.
@@ -109,6 +113,21 @@ func (c *conn) readArmed(p []byte) (int, error) {
 		testHookArmed(kind, fellBack)
 	}
 	if fellBack {
+		// Bytes there already are bytes the armed wait missed: this
+		// client sends before it is answered, and its connection waits
+		// the ordinary way from now on.
+		var n int
+		var rerr error
+		empty := false
+		err := c.rc.Read(func(fd uintptr) bool {
+			n, rerr = readFD(fd, p)
+			empty = isWouldBlock(rerr)
+			return true
+		})
+		if err == nil && !empty {
+			c.noArm = true
+			return max(n, 0), rerr
+		}
 		return c.nc.Read(p)
 	}
 	if err != nil {

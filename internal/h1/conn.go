@@ -69,6 +69,7 @@ type conn struct {
 	// pend is the answer it writes first, armDet the detached response it
 	// waits beside. Only the goroutine serving the connection uses them.
 	arm    uint8
+	noArm  bool // the client sent before it was answered: never armed again
 	pend   []byte
 	armDet *detached
 	ar     armedRead
@@ -361,7 +362,7 @@ func (c *conn) serveRequest(h *head) step {
 // reads the connection.
 func (c *conn) finish(w *response) bool {
 	out, err := w.final()
-	if armedReads && err == nil && !w.closeAfter && len(out) <= 16<<10 {
+	if armedReads && !c.noArm && err == nil && !w.closeAfter && len(out) <= 16<<10 {
 		// No background read can start now (the handler returned): with
 		// none started, the read buffer is this goroutine's.
 		c.mu.Lock()

@@ -63,7 +63,7 @@ func (w *response) Detach(gone func()) (finish func(abort bool)) {
 func (c *conn) waitDetached(d *detached, ctx *reqContext, ok bool) step {
 	var err error
 	if ok {
-		if armedReads && c.br.Buffered() == 0 && c.bgErr == nil {
+		if armedReads && !c.noArm && c.br.Buffered() == 0 && c.bgErr == nil {
 			c.arm, c.armDet = armDetached, d
 		}
 		_, err = c.br.Peek(1)
