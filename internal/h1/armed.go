@@ -180,11 +180,10 @@ func (c *conn) writePending(fd uintptr) error {
 	c.pend = nil
 	t := tryWriter{b: out}
 	t.write(fd)
-	n, err := t.n, t.err
-	if err != nil && !isWouldBlock(err) {
+	n, err := t.written()
+	if err != nil {
 		return err
 	}
-	n = max(n, 0)
 	if n < len(out) {
 		if _, err := c.nc.Write(out[n:]); err != nil {
 			return err

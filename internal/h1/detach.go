@@ -168,13 +168,19 @@ func (c *conn) tryWrite(b []byte) (int, error) {
 	}
 	c.try.b = b
 	err := c.rc.Write(c.tryFn)
-	n, werr := c.try.n, c.try.err
+	n, werr := c.try.written()
 	c.try = tryWriter{}
 	if err != nil {
 		return 0, err
 	}
-	if werr != nil && !isWouldBlock(werr) {
-		return 0, werr
+	return n, werr
+}
+
+// written is what the write did: the bytes taken, and its error unless
+// the socket was only full.
+func (t *tryWriter) written() (int, error) {
+	if t.err != nil && !isWouldBlock(t.err) {
+		return 0, t.err
 	}
-	return max(n, 0), nil
+	return max(t.n, 0), nil
 }
