@@ -106,6 +106,10 @@ run "go test -race" go test -race -shuffle=on -count=1 ./...
 # The root package's tests again with every test server on its own listener
 # (Server.Serve and its long-polling fast path, internal/h1).
 run "go test -race (root, Serve)" env SOCKETIO_TEST_SERVE=own go test -race -shuffle=on -count=1 .
+# internal/h1 once more without the race detector: on Linux its non-blocking
+# reads and writes are then raw system calls (sysio_raw.go), which race
+# builds replace with syscall.Read and syscall.Write.
+run "go test (internal/h1, raw system calls)" go test -count=1 ./internal/h1
 run "go test -race (examples)" bash -c 'cd examples && go test -race -count=1 ./...'
 # The benchmark suite runs on its own (bash benchmarks/run.sh); here its
 # code is built and its micro-benchmark run once, so that it keeps working.

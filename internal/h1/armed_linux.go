@@ -14,7 +14,7 @@ const armedReads = true
 // end of the stream.
 func readFD(fd uintptr, p []byte) (int, error) {
 	for {
-		n, err := syscall.Read(int(fd), p)
+		n, err := sysRead(fd, p)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 func (t *tryWriter) write(fd uintptr) bool {
-	t.n, t.err = syscall.Write(int(fd), t.b)
+	t.n, t.err = sysWrite(fd, t.b)
 	return true // never wait: what is left goes on another goroutine
 }
 
