@@ -11,8 +11,8 @@ import (
 // TestSysIO checks the single non-blocking read and write the armed reads
 // and detached answers make (sysio_raw.go on Linux outside race builds,
 // syscall.Read and syscall.Write otherwise): bytes both ways, "would
-// block" on an empty socket, the end of the stream, and the error of a
-// write to a closed peer.
+// block" on an empty socket and on a full one, and the error of a write
+// to a closed peer.
 func TestSysIO(t *testing.T) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
