@@ -182,6 +182,24 @@ type detacher interface {
 	Detach(gone func()) (finish func(abort bool))
 }
 
+// requestReuser is a ResponseWriter whose server can reuse the memory of
+// the request once the handler is done with it (the fast path's,
+// internal/h1): see its ReuseRequest.
+type requestReuser interface {
+	ReuseRequest()
+}
+
+// reuseRequest tells w's server, if it can reuse requests, that nothing
+// keeps the request once its response is complete. It is called when a
+// poll or a POST was served: servePoll and servePost pass the request to
+// no user code and keep nothing of it (a detached poll keeps it until its
+// finish, which completes the response).
+func reuseRequest(w http.ResponseWriter) {
+	if ru, ok := w.(requestReuser); ok {
+		ru.ReuseRequest()
+	}
+}
+
 // pendingPoll is a poll waiting for something to send: detached (finish
 // set), or waiting in servePoll on wake.
 type pendingPoll struct {

@@ -207,8 +207,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
 			sess.servePoll(w, r)
+			reuseRequest(w)
 		case http.MethodPost:
 			sess.servePost(w, r)
+			reuseRequest(w)
 		default:
 			// The official server answers 500 here.
 			w.WriteHeader(http.StatusInternalServerError)

@@ -185,19 +185,24 @@ func (c *conn) loop() {
 		}
 		var h head
 		ok := n > 0
+		x := requestStates.Get().(*requestState)
 		if ok {
 			b, _ := c.br.Peek(n)
-			h, ok = parseHead(b, c.srv.Path)
+			h, ok = parseHead(b, c.srv.Path, x.header, x.vals)
+			if ok {
+				x.header, x.vals = h.header, h.vals
+			}
 		}
 		c.waitFrom.Store(0)
 		if !ok {
+			x.release()
 			// net/http answers it, and whatever follows on the connection.
 			c.srv.forget(c)
 			c.srv.handoff.give(&prefixConn{Conn: c.nc, r: c.br})
 			return
 		}
 		_, _ = c.br.Discard(n)
-		switch c.serveRequest(&h) {
+		switch c.serveRequest(&h, x) {
 		case stepClose:
 			c.close()
 			return
@@ -240,11 +245,11 @@ func (c *conn) readHead() (int, error) {
 	}
 }
 
-// serveRequest runs the handler on h and writes its response.
-func (c *conn) serveRequest(h *head) step {
-	// The request, its context, URL and body reader in one allocation
-	// (WithContext is inlined: its copy stays on the stack).
-	x := &requestState{ctx: reqContext{c: c}, url: url.URL{Path: h.path, RawQuery: h.rawQuery}}
+// serveRequest runs the handler on h, whose memory x holds, and writes its
+// response.
+func (c *conn) serveRequest(h *head, x *requestState) step {
+	x.ctx = reqContext{c: c}
+	x.url = url.URL{Path: h.path, RawQuery: h.rawQuery}
 	ctx := &x.ctx
 	c.mu.Lock()
 	c.ctx = ctx
@@ -293,7 +298,11 @@ func (c *conn) serveRequest(h *head) step {
 	det := c.det
 	c.mu.Unlock()
 	if det != nil {
-		return c.waitDetached(det, ctx, ok)
+		st := c.waitDetached(det, ctx, ok)
+		if st == stepNext && w.reuse {
+			c.releaseRequest(x)
+		}
+		return st
 	}
 	ctx.cancel(context.Canceled)
 	if hijacked {
@@ -353,7 +362,20 @@ func (c *conn) serveRequest(h *head) step {
 	if c.bgErr != nil {
 		return stepClose
 	}
+	if w.reuse {
+		c.releaseRequest(x)
+	}
 	return stepNext
+}
+
+// releaseRequest lets the next request (of any connection) reuse x: its
+// handler said it was done with it (see response.ReuseRequest), and the
+// response is complete.
+func (c *conn) releaseRequest(x *requestState) {
+	c.mu.Lock()
+	c.ctx = nil
+	c.mu.Unlock()
+	x.release()
 }
 
 // finish writes the rest of the response, or leaves it to the loop's next
@@ -379,12 +401,45 @@ func (c *conn) finish(w *response) bool {
 	return err == nil && werr == nil
 }
 
-// requestState is what serveRequest allocates per request.
+// requestState is a request's memory: its context, URL, body reader and
+// the request itself in one allocation, with the header map and its value
+// array. A request state comes from requestStates and goes back to it
+// when the handler lets go of the request (response.ReuseRequest); one
+// whose handler does not is left to the garbage collector, as the
+// handler may keep any part of it.
 type requestState struct {
-	ctx  reqContext
-	url  url.URL
-	body bodyReader
-	req  http.Request
+	ctx    reqContext
+	url    url.URL
+	body   bodyReader
+	req    http.Request
+	header http.Header
+	vals   []string
+}
+
+// requestStates holds the request states of released requests.
+var requestStates = sync.Pool{New: func() any { return new(requestState) }}
+
+// Bounds on what a released request state keeps: a client that sent many
+// headers does not leave a large map to every later request.
+const (
+	maxKeptHeaderKeys = 16
+	maxKeptValues     = 32
+)
+
+// release clears x (no string of the request stays reachable through it)
+// and puts it back in requestStates.
+func (x *requestState) release() {
+	header, vals := x.header, x.vals
+	if len(header) > maxKeptHeaderKeys {
+		header = nil
+	}
+	clear(header)
+	if cap(vals) > maxKeptValues {
+		vals = nil
+	}
+	clear(vals[:cap(vals)])
+	*x = requestState{header: header, vals: vals[:0]}
+	requestStates.Put(x)
 }
 
 // runHandler calls the handler; a panic other than http.ErrAbortHandler

@@ -99,9 +99,19 @@ func FuzzParseHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, ok := parseHead(b, "/fast/")
+		h, ok := parseHead(b, "/fast/", nil, nil)
+		// Parsed into the memory of an earlier request (a released request
+		// state, not cleared here), the head reads the same.
+		old, _ := parseHead([]byte("GET /fast/?x HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nB: 3\r\nC: 4\r\n\r\n"), "/fast/", nil, nil)
+		again, okAgain := parseHead(b, "/fast/", old.header, old.vals)
+		if okAgain != ok {
+			t.Fatalf("%q: accepted %v, into reused memory %v", b, ok, okAgain)
+		}
 		if !ok {
 			return
+		}
+		if !maps.EqualFunc(h.header, again.header, slices.Equal) {
+			t.Fatalf("%q: headers differ in reused memory:\nfresh  %v\nreused %v", b, h.header, again.header)
 		}
 		r := netHTTPRead(b)
 		if r == nil {

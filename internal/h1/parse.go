@@ -16,6 +16,7 @@ type head struct {
 	rawQuery      string
 	host          string
 	header        http.Header
+	vals          []string // the array of header's values
 	contentLength int64
 	closeConn     bool // Connection: close
 }
@@ -26,7 +27,12 @@ type head struct {
 // protocol version, another path, a body that is not Content-Length
 // delimited, an Expect, obsolete line folding, or anything net/http would
 // refuse. Those go to net/http, which answers them itself.
-func parseHead(b []byte, path string) (h head, ok bool) {
+//
+// header and vals, when not nil, are a header map and a value array of a
+// request no one uses any more (see requestState.release): they are
+// cleared and filled rather than allocated. h.header and h.vals are what
+// was filled, to be kept for the same purpose.
+func parseHead(b []byte, path string, header http.Header, vals []string) (h head, ok bool) {
 	s := string(b) // one allocation; every string below shares it
 	line, rest, found := cutLine(s)
 	if !found {
@@ -55,11 +61,21 @@ func parseHead(b []byte, path string) (h head, ok bool) {
 		return h, false
 	}
 	h.contentLength = -1
-	h.header = make(http.Header, 8)
+	if header != nil {
+		clear(header)
+		h.header = header
+	} else {
+		h.header = make(http.Header, 8)
+	}
 	// One array for every header's value slice: each key gets a
 	// one-element slice of it, capped so that a repeated header's append
 	// copies instead of overwriting the next one.
-	vals := make([]string, 0, countLines(rest))
+	if lines := countLines(rest); cap(vals) >= lines {
+		vals = vals[:0]
+	} else {
+		vals = make([]string, 0, lines)
+	}
+	h.vals = vals // appends below stay within its capacity: one value per line at most
 	for {
 		line, rest, found = cutLine(rest)
 		if !found {
