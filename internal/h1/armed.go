@@ -24,8 +24,10 @@ import (
 //
 // A client that pipelines can have sent its next request before the wait
 // was armed, and the poller then stays silent about it: armWait bounds
-// the wait, after which an ordinary read takes over, and a connection
-// where that read finds bytes is not armed again (the client pipelines).
+// the wait (Server.sweep ends the waits older than it, which costs less
+// than a read deadline set and cleared around each one), after which an
+// ordinary read takes over, and a connection where that read finds bytes
+// is not armed again (the client pipelines).
 // A client that closed the connection in that window is seen gone after
 // armWait too. armWait is long enough that a client pausing between
 // requests does not meet it (an expired wait costs a wake-up and the read
@@ -99,7 +101,7 @@ func (c *conn) readArmed(p []byte) (int, error) {
 	err := c.rc.Read(c.arFn)
 	a := c.ar
 	c.ar = armedRead{}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	c.disarm()
 	if kind == armAfterWrite && !a.wrote {
 		// The wait never began (the connection closed): nothing is written.
 		c.pend = nil
@@ -136,14 +138,37 @@ func (c *conn) readArmed(p []byte) (int, error) {
 	return a.n, a.err
 }
 
+// expireArmed ends the armed read that began to wait at tick at, if it
+// still waits: a read deadline in the past wakes it, and the read falls
+// back to an ordinary one (see readArmed). Called by sweep.
+func (c *conn) expireArmed(at int64) {
+	c.armMu.Lock()
+	if c.armedAt.CompareAndSwap(at, -1) {
+		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	c.armMu.Unlock()
+}
+
+// disarm records that the armed read ended. If sweep ended it (or was
+// ending it), the read deadline sweep set is cleared once set.
+func (c *conn) disarm() {
+	at := c.armedAt.Load()
+	if at == 0 || at > 0 && c.armedAt.CompareAndSwap(at, 0) {
+		return
+	}
+	c.armMu.Lock()
+	c.armedAt.Store(0)
+	_ = c.nc.SetReadDeadline(time.Time{})
+	c.armMu.Unlock()
+}
+
 // run is the armed read's callback (see RawConn.Read): false waits for the
 // poller.
 func (a *armedRead) run(fd uintptr) bool {
 	if a.first {
 		a.first = false
-		// The bound on the wait, set here: a deadline already past when
-		// the read began would end it before the answer is written.
-		_ = a.c.nc.SetReadDeadline(time.Now().Add(armWait))
+		// The wait begins: sweep ends it after armWait (see expireArmed).
+		a.c.armedAt.Store(a.c.srv.tick())
 		switch a.kind {
 		case armAfterWrite:
 			c := a.c
@@ -157,7 +182,7 @@ func (a *armedRead) run(fd uintptr) bool {
 				a.err = errShuttingDown
 				return true
 			}
-			c.waitFrom.Store(time.Now().UnixNano())
+			c.waitFrom.Store(c.srv.tick())
 			return false
 		case armDetached:
 			if a.c.armDet.state.CompareAndSwap(detPending, detArmed) {

@@ -168,3 +168,24 @@ func TestArmedReadFallsBack(t *testing.T) {
 		t.Fatalf("armed reads: %d after a write, %d beside a detached response; want some of each", afterWrite, detached)
 	}
 }
+
+// sweep ticks at a quarter of the header timeout or half of armWait,
+// whichever is shorter, and never faster than a millisecond; every bound
+// is at least one tick.
+func TestSweepPeriod(t *testing.T) {
+	for _, c := range []struct {
+		header, arm, every time.Duration
+		headerTicks        int64
+		armTicks           int64
+	}{
+		{10 * time.Second, time.Second, 500 * time.Millisecond, 20, 2},
+		{2 * time.Second, time.Minute, 500 * time.Millisecond, 4, 120},
+		{2 * time.Second, time.Nanosecond, time.Millisecond, 2000, 1},
+		{10 * time.Second, 300 * time.Millisecond, 150 * time.Millisecond, 67, 2},
+	} {
+		every, h, a := sweepPeriod(c.header, c.arm)
+		if every != c.every || h != c.headerTicks || a != c.armTicks {
+			t.Errorf("sweepPeriod(%v, %v) = %v, %d, %d; want %v, %d, %d", c.header, c.arm, every, h, a, c.every, c.headerTicks, c.armTicks)
+		}
+	}
+}

@@ -25,7 +25,8 @@ type conn struct {
 	srv      *Server
 	nc       net.Conn
 	idle     atomic.Bool  // waiting for a request (see Server.setIdle)
-	waitFrom atomic.Int64 // when the wait for a request head began (UnixNano), 0 when not waiting; see Server.sweep
+	waitFrom atomic.Int64 // the tick when the wait for a request head began, 0 when not waiting; see Server.sweep
+	armedAt  atomic.Int64 // the tick when the armed read began to wait, 0 when none waits, -1 when sweep ended it; see armed.go
 	tls      *tls.ConnectionState
 	remote   string // RemoteAddr().String(), once
 
@@ -74,6 +75,7 @@ type conn struct {
 	armDet *detached
 	ar     armedRead
 	arFn   func(fd uintptr) bool
+	armMu  sync.Mutex // orders sweep's end of an armed read with the read's own end
 }
 
 const (
@@ -171,7 +173,7 @@ func (c *conn) loop() {
 				c.close()
 				return
 			}
-			c.waitFrom.Store(time.Now().UnixNano())
+			c.waitFrom.Store(c.srv.tick())
 		}
 		_, err := c.br.Peek(1)
 		if !c.srv.setIdle(c, false) || err != nil {
@@ -328,7 +330,7 @@ func (c *conn) serveRequest(h *head, x *requestState) step {
 		if c.br.Buffered() < int(left) {
 			_ = c.applyReadDeadline()
 		}
-		c.waitFrom.Store(time.Now().UnixNano())
+		c.waitFrom.Store(c.srv.tick())
 		_, err := c.br.Discard(int(left))
 		c.waitFrom.Store(0)
 		if err != nil {
@@ -351,7 +353,7 @@ func (c *conn) serveRequest(h *head, x *requestState) step {
 		// own again, at a cost that showed in the polling profiles.)
 		done := c.bgDone
 		c.mu.Unlock()
-		c.waitFrom.Store(time.Now().UnixNano())
+		c.waitFrom.Store(c.srv.tick())
 		if !c.srv.setIdle(c, true) {
 			_ = c.nc.Close() // shutting down: the read fails and ends the connection
 		}

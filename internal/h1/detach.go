@@ -3,7 +3,6 @@ package h1
 import (
 	"context"
 	"sync/atomic"
-	"time"
 )
 
 // detached is a response that outlives its handler (see Detach).
@@ -145,7 +144,7 @@ func (c *conn) endDetached(d *detached, ctx *reqContext, failed bool) {
 	if failed {
 		_ = c.nc.Close()
 	} else {
-		c.waitFrom.Store(time.Now().UnixNano())
+		c.waitFrom.Store(c.srv.tick())
 		if !c.srv.setIdle(c, true) {
 			_ = c.nc.Close() // shutting down
 		}

@@ -52,6 +52,11 @@ type Server struct {
 	idleCond  *sync.Cond
 	stop      chan struct{}  // closed by Shutdown and Close: ends sweep
 	wg        sync.WaitGroup // connections, the fallback's Serve and sweep
+
+	// ticks counts sweep's ticks from 1: the clock of the waits sweep
+	// bounds (conn.waitFrom, conn.armedAt), read with an atomic load
+	// where time.Now would cost a clock read per request.
+	ticks atomic.Int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -64,6 +69,7 @@ func (s *Server) init() {
 		s.handoff = newChanListener()
 		s.idleCond = sync.NewCond(&s.mu)
 		s.stop = make(chan struct{})
+		s.ticks.Store(1)
 	}
 }
 
@@ -139,13 +145,15 @@ func (s *Server) headerTimeout() time.Duration {
 }
 
 // sweep closes the connections that wait for a request head longer than
-// ReadHeaderTimeout: idle keep-alive connections, and slow heads
-// (slowloris). One timer for all, checked every quarter of the timeout,
-// costs less than a read deadline set and cleared around every request.
+// ReadHeaderTimeout (idle keep-alive connections, and slow heads:
+// slowloris), and ends the armed reads that waited longer than armWait
+// (see armed.go). One ticker for all costs less than a read deadline set
+// and cleared around every request; the waits are measured in its ticks
+// (Server.ticks), so a bound is met between one and two ticks late.
 func (s *Server) sweep() {
 	defer s.wg.Done()
-	limit := s.headerTimeout()
-	t := time.NewTicker(limit / 4)
+	every, headerTicks, armTicks := sweepPeriod(s.headerTimeout(), armWait)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -153,16 +161,32 @@ func (s *Server) sweep() {
 			return
 		case <-t.C:
 		}
-		now := time.Now().UnixNano()
+		now := s.ticks.Add(1)
 		s.mu.Lock()
 		for c := range s.conns {
-			if from := c.waitFrom.Load(); from != 0 && now-from > int64(limit) {
+			if from := c.waitFrom.Load(); from != 0 && now-from > headerTicks {
 				_ = c.nc.Close()
+			}
+			if at := c.armedAt.Load(); at > 0 && now-at > armTicks {
+				c.expireArmed(at)
 			}
 		}
 		s.mu.Unlock()
 	}
 }
+
+// sweepPeriod returns sweep's tick period, and the ticks after which a
+// wait for a request head and an armed read end: a quarter of the header
+// timeout, or half of armWait if that is shorter (but no less than a
+// millisecond).
+func sweepPeriod(header, arm time.Duration) (every time.Duration, headerTicks, armTicks int64) {
+	every = max(min(header/4, arm/2), time.Millisecond)
+	ticks := func(d time.Duration) int64 { return max(int64((d+every-1)/every), 1) }
+	return every, ticks(header), ticks(arm)
+}
+
+// tick returns the current tick of sweep's clock.
+func (s *Server) tick() int64 { return s.ticks.Load() }
 
 // closeListenersLocked marks the server shut down and closes its
 // listeners and idle connections.
