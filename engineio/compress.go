@@ -94,7 +94,7 @@ func (hc *httpCompression) writePoll(w http.ResponseWriter, r *http.Request, pay
 		return
 	}
 	bp := bodyPool.Get().(*[]byte)
-	body, enc := hc.compressBody((*bp)[:0], payload, r.Header.Values("Accept-Encoding"))
+	body, enc := hc.compressBody((*bp)[:0], payload, r.Header["Accept-Encoding"])
 	if enc != "" {
 		w.Header()["Content-Encoding"] = []string{enc}
 		payload = body

@@ -67,7 +67,7 @@ func sameOrigin(origin string, r *http.Request) bool {
 // Requests without an Origin header come from non-browser clients and are
 // always allowed.
 func (p *corsPolicy) allowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	if origin == "" {
 		return true
 	}
@@ -92,7 +92,7 @@ func (p *corsPolicy) setHeaders(h http.Header, r *http.Request) {
 	if !p.configured {
 		return
 	}
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	if p.any {
 		h.Set("Access-Control-Allow-Origin", "*")
 	} else {

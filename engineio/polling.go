@@ -327,7 +327,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	binaryBody := r.Header.Get("Content-Type") == "application/octet-stream"
+	binaryBody := headerValue(r.Header, "Content-Type") == "application/octet-stream"
 	if binaryBody && !s.eio3 {
 		after := s.closeLocked(ReasonTransportError, errors.New("engineio: binary POST body in protocol v4"))
 		s.mu.Unlock()

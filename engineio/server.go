@@ -257,15 +257,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// headerValue is h.Get(key) for a key in canonical form (every key this
+// package looks up), without canonicalizing it again.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // queryValue returns the first value of key in the raw query, as
 // url.ParseQuery(raw).Get(key) would, without building the map: a pair
 // holding a semicolon or an invalid escape is skipped like ParseQuery
 // skips it. The common case (nothing escaped) does not allocate.
 func queryValue(raw, key string) string {
+	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
+		return plainQueryValue(raw, key)
+	}
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" || strings.Contains(pair, ";") {
+		if pair == "" || strings.IndexByte(pair, ';') >= 0 {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
@@ -289,10 +301,22 @@ func queryValue(raw, key string) string {
 	return ""
 }
 
+// plainQueryValue is queryValue for a raw query with nothing escaped.
+func plainQueryValue(raw, key string) string {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if k, v, _ := strings.Cut(pair, "="); k == key && strings.IndexByte(pair, ';') < 0 {
+			return v
+		}
+	}
+	return ""
+}
+
 // originAllowed refuses the request, and reports false, when its Origin
 // header is not a valid header value or the CORS policy does not allow it.
 func (s *Server) originAllowed(w http.ResponseWriter, r *http.Request, isUpgrade bool) bool {
-	if origin := r.Header.Get("Origin"); invalidHeaderValue(origin) {
+	if origin := headerValue(r.Header, "Origin"); invalidHeaderValue(origin) {
 		s.refuse(w, r, isUpgrade, newRequestError(CodeBadRequest, "invalid origin header"))
 		return false
 	}

@@ -164,7 +164,7 @@ func (w *response) commit(final bool) []byte {
 		w.chunked = true
 		h = append(h, "Transfer-Encoding: chunked\r\n"...)
 	}
-	if w.closeAfter || w.c.srv.isShutdown() {
+	if w.closeAfter || w.c.srv.down.Load() {
 		w.closeAfter = true
 		h = append(h, "Connection: close\r\n"...)
 	}

@@ -50,6 +50,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // comma-separated lists).
 func IsWebSocketUpgrade(r *http.Request) bool {
 	return r.Method == http.MethodGet &&
+		len(r.Header["Upgrade"]) > 0 && // most requests have none: no lookup of Connection
 		headerHasToken(r.Header, "Connection", "upgrade") &&
 		headerHasToken(r.Header, "Upgrade", "websocket")
 }
