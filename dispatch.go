@@ -17,7 +17,8 @@ import (
 // time runs the loop.
 type dispatcher struct {
 	mu      sync.Mutex
-	queue   []func()
+	queue   []func() // tasks from head on are pending
+	head    int
 	running bool
 	seq     uint64 // number of the last task started
 	busy    bool   // task seq runs and holds the loop
@@ -43,7 +44,7 @@ func (t turn) release() {
 	d.mu.Lock()
 	if d.seq == t.seq && d.busy {
 		d.busy = false
-		d.srv.tasks.Go(d.run)
+		d.srv.tasks.GoRunner(d)
 	}
 	d.mu.Unlock()
 }
@@ -62,26 +63,37 @@ func releaseTurn(ctx context.Context) {
 // push queues f. It reports false when the queue is full.
 func (d *dispatcher) push(f func()) bool {
 	d.mu.Lock()
-	if d.limit > 0 && len(d.queue) >= d.limit {
+	if d.limit > 0 && len(d.queue)-d.head >= d.limit {
 		d.mu.Unlock()
 		return false
 	}
-	d.queue = append(d.queue, f)
+	d.append(f)
 	if !d.running {
 		d.running = true
-		d.srv.tasks.Go(d.run)
+		d.srv.tasks.GoRunner(d)
 	}
 	d.mu.Unlock()
 	return true
 }
 
+// append adds f to the queue; a full array first drops the tasks already
+// taken, so that a dispatcher that never empties does not grow its array.
+func (d *dispatcher) append(f func()) {
+	if d.head > 0 && len(d.queue) == cap(d.queue) {
+		n := copy(d.queue, d.queue[d.head:])
+		clear(d.queue[n:])
+		d.queue, d.head = d.queue[:n], 0
+	}
+	d.queue = append(d.queue, f)
+}
+
 // pushForce queues f even when the queue is full.
 func (d *dispatcher) pushForce(f func()) {
 	d.mu.Lock()
-	d.queue = append(d.queue, f)
+	d.append(f)
 	if !d.running {
 		d.running = true
-		d.srv.tasks.Go(d.run)
+		d.srv.tasks.GoRunner(d)
 	}
 	d.mu.Unlock()
 }
@@ -93,18 +105,29 @@ func (d *dispatcher) current() turn {
 	return turn{d: d, seq: d.seq}
 }
 
+// Run runs the dispatcher's loop (as a tasks.Runner: a pointer, where
+// the method value d.run would be allocated on each start).
+func (d *dispatcher) Run() { d.run() }
+
+// maxKeptQueue bounds the queue array an idle dispatcher keeps for its
+// next tasks.
+const maxKeptQueue = 16
+
 func (d *dispatcher) run() {
 	for {
 		d.mu.Lock()
-		if len(d.queue) == 0 {
+		if d.head == len(d.queue) {
 			d.running = false
-			d.queue = nil
+			d.queue, d.head = d.queue[:0], 0
+			if cap(d.queue) > maxKeptQueue {
+				d.queue = nil
+			}
 			d.mu.Unlock()
 			return
 		}
-		f := d.queue[0]
-		d.queue[0] = nil
-		d.queue = d.queue[1:]
+		f := d.queue[d.head]
+		d.queue[d.head] = nil
+		d.head++
 		d.seq++
 		seq := d.seq
 		d.busy = true

@@ -148,14 +148,15 @@ func (e *Event) Ack(args ...any) error {
 	}
 	p.ID = e.ackID
 	var (
-		reply   parser.Packet
+		reply   *parser.Packet // allocated only when retries are deduplicated
 		waiters []int64
 	)
 	if e.dedup != nil {
 		// Retries of this event get the same answer, even when they
 		// arrive on the socket that recovered this one's session.
-		reply = *p
-		waiters = s.dedup.sent(e.dedup, &reply)
+		reply = new(parser.Packet)
+		*reply = *p
+		waiters = s.dedup.sent(e.dedup, reply)
 	}
 	err = ErrDisconnected
 	if s.Connected() {
@@ -164,7 +165,7 @@ func (e *Event) Ack(args ...any) error {
 	if len(waiters) > 0 {
 		to := s.dedup.owner.Load()
 		for _, id := range waiters {
-			to.replyTo(&reply, id)
+			to.replyTo(reply, id)
 		}
 	}
 	return err

@@ -393,19 +393,44 @@ func (n *Namespace) newPacket(t parser.Type, event string, args []any) (*parser.
 		data []byte
 		err  error
 	)
+	buf := make([]byte, 0, encodedSizeHint(event, args))
 	if t == parser.Event {
 		values := make([]any, 0, len(args)+1)
 		values = append(values, event)
 		values = append(values, args...)
-		data, err = parser.AppendArray(nil, &p.Attachments, values...)
+		data, err = parser.AppendArray(buf, &p.Attachments, values...)
 	} else {
-		data, err = parser.AppendArray(nil, &p.Attachments, args...)
+		data, err = parser.AppendArray(buf, &p.Attachments, args...)
 	}
 	if err != nil {
 		return nil, err
 	}
 	p.Data = data
 	return p, nil
+}
+
+// encodedSizeHint estimates the length of the JSON array of event (if
+// any) and args, so that it is encoded into one allocation in the common
+// cases (arguments passed on with Spread, strings, small values) rather
+// than grown step by step.
+func encodedSizeHint(event string, args []any) int {
+	n := 2 + len(args)
+	if event != "" {
+		n += len(event) + 3
+	}
+	for _, a := range args {
+		switch v := a.(type) {
+		case parser.RawValue:
+			n += len(v.JSON)
+		case string:
+			n += len(v) + 2
+		case []byte:
+			n += 32 // a placeholder
+		default:
+			n += 16
+		}
+	}
+	return n
 }
 
 // Operators.

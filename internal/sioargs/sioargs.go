@@ -26,7 +26,7 @@ type Args struct {
 
 // Parse splits the JSON array data (an ACK payload) into Args.
 func Parse(data []byte, atts [][]byte) (Args, error) {
-	elems, err := parser.SplitArray(nil, data)
+	elems, err := parser.SplitArray(make([][]byte, 0, 4), data) // one allocation for most payloads
 	if err != nil {
 		return Args{}, err
 	}
@@ -36,7 +36,7 @@ func Parse(data []byte, atts [][]byte) (Args, error) {
 // ParseEvent splits an EVENT payload into the event name and the
 // arguments that follow it.
 func ParseEvent(data []byte, atts [][]byte) (string, Args, error) {
-	elems, err := parser.SplitArray(nil, data)
+	elems, err := parser.SplitArray(make([][]byte, 0, 4), data) // one allocation for most payloads
 	if err != nil {
 		return "", Args{}, err
 	}
