@@ -622,3 +622,36 @@ func TestCloseWhileWatched(t *testing.T) {
 		})
 	}
 }
+
+// WriteString (io.WriteString's path) frames and counts the body as Write
+// does: buffered, past the buffer (chunked), and over a declared length.
+func TestWriteString(t *testing.T) {
+	big := strings.Repeat("x", maxBuffered+10)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.RawQuery {
+		case "small":
+			_, _ = io.WriteString(w, "o")
+			_, _ = io.WriteString(w, "k")
+		case "big":
+			_, _ = io.WriteString(w, "a")
+			_, _ = io.WriteString(w, big)
+		case "over":
+			w.Header().Set("Content-Length", "2")
+			_, _ = io.WriteString(w, "ok")
+			if _, err := io.WriteString(w, "!"); !errors.Is(err, http.ErrContentLength) {
+				t.Errorf("write over Content-Length: %v", err)
+			}
+		}
+	}), nil)
+	rc := dial(t, ts.addr)
+	for _, c := range []struct{ q, body string }{{"small", "ok"}, {"big", "a" + big}, {"over", "ok"}} {
+		rc.send("GET /fast/?" + c.q + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, body := rc.read("GET")
+		if body != c.body {
+			t.Fatalf("%s: body of %d bytes, want %d", c.q, len(body), len(c.body))
+		}
+		if c.q == "big" && len(resp.TransferEncoding) == 0 {
+			t.Fatalf("%s: not chunked: %v", c.q, resp.Header)
+		}
+	}
+}

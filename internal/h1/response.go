@@ -105,23 +105,55 @@ func bodyAllowed(code int) bool {
 }
 
 func (w *response) Write(p []byte) (int, error) {
+	if err := w.startWrite(len(p)); err != nil {
+		return 0, err
+	}
+	if w.buffers(len(p)) {
+		w.body = append(w.body, p...)
+		return len(p), nil
+	}
+	return w.writeThrough(p)
+}
+
+// WriteString is Write for a string (io.StringWriter): a buffered body
+// takes it without the conversion to a byte slice.
+func (w *response) WriteString(s string) (int, error) {
+	if err := w.startWrite(len(s)); err != nil {
+		return 0, err
+	}
+	if w.buffers(len(s)) {
+		w.body = append(w.body, s...)
+		return len(s), nil
+	}
+	return w.writeThrough([]byte(s))
+}
+
+// startWrite checks that n more body bytes may be written, writing the
+// header first if the handler did not, and counts them.
+func (w *response) startWrite(n int) error {
 	if w.c.hijacked {
-		return 0, http.ErrHijacked
+		return http.ErrHijacked
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
+		return http.ErrBodyNotAllowed
 	}
-	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
-		return 0, http.ErrContentLength
+	if w.contentLength >= 0 && w.written+int64(n) > w.contentLength {
+		return http.ErrContentLength
 	}
-	w.written += int64(len(p))
-	if w.detached || len(w.body)+len(p) <= maxBuffered && (!w.sent || w.chunked) {
-		w.body = append(w.body, p...)
-		return len(p), nil
-	}
+	w.written += int64(n)
+	return nil
+}
+
+// buffers reports whether n more body bytes are kept in the body buffer.
+func (w *response) buffers(n int) bool {
+	return w.detached || len(w.body)+n <= maxBuffered && (!w.sent || w.chunked)
+}
+
+// writeThrough writes body bytes the buffer does not keep.
+func (w *response) writeThrough(p []byte) (int, error) {
 	if w.chunked {
 		w.body = append(w.body, p...)
 		return len(p), w.flush(false)
