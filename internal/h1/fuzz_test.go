@@ -95,6 +95,14 @@ func FuzzParseHead(f *testing.F) {
 		"GET /fast/?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /fast/ HTTP/1.1\r\nHost: x y\r\n\r\n",
 		"GET /fast/ HTTP/1.1\r\nHost: \r\n\r\n",
+		// Repeated headers, before and past the first eight keys.
+		"GET /fast/ HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nA: 3\r\nb: 4\r\n\r\n",
+		"GET /fast/ HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nA: 10\r\nI: 11\r\nJ: 12\r\n\r\n",
+		// Pragma: no-cache implies Cache-Control unless one is sent.
+		"GET /fast/ HTTP/1.1\r\nHost: x\r\nPragma: no-cache\r\n\r\n",
+		"GET /fast/ HTTP/1.1\r\nHost: x\r\nPragma: no-cache\r\nCache-Control: max-age=1\r\n\r\n",
+		"GET /fast/ HTTP/1.1\r\nHost: x\r\nPragma: x\r\nPragma: no-cache\r\n\r\n",
+		"GET /fast/ HTTP/1.1\r\nHost: \r\nHost: x\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -76,6 +76,12 @@ func parseHead(b []byte, path string, header http.Header, vals []string) (h head
 		vals = make([]string, 0, lines)
 	}
 	h.vals = vals // appends below stay within its capacity: one value per line at most
+	// The first keys seen, to tell a repeated header without a map lookup;
+	// past them, the map tells.
+	var seen [8]string
+	nseen := 0
+	var sawHost, sawPragma, sawCacheControl bool
+	pragma := ""
 	for {
 		line, rest, found = cutLine(rest)
 		if !found {
@@ -106,10 +112,19 @@ func parseHead(b []byte, path string, header http.Header, vals []string) (h head
 		key := canonicalKey(name)
 		switch key {
 		case "Host":
-			if h.host != "" || len(h.header["Host"]) > 0 || !validHost(value) {
+			// Not in the header map: net/http moves it to Request.Host.
+			if sawHost || !validHost(value) {
 				return h, false
 			}
+			sawHost = true
 			h.host = value
+			continue
+		case "Pragma":
+			if !sawPragma {
+				sawPragma, pragma = true, value
+			}
+		case "Cache-Control":
+			sawCacheControl = true
 		case "Content-Length":
 			if h.contentLength >= 0 {
 				return h, false
@@ -126,8 +141,23 @@ func parseHead(b []byte, path string, header http.Header, vals []string) (h head
 				h.closeConn = true
 			}
 		}
-		if prev, ok := h.header[key]; ok {
-			h.header[key] = append(prev, value)
+		repeated := false
+		if nseen < len(seen) {
+			for _, k := range seen[:nseen] {
+				if k == key {
+					repeated = true
+					break
+				}
+			}
+			if !repeated {
+				seen[nseen] = key
+				nseen++
+			}
+		} else {
+			_, repeated = h.header[key]
+		}
+		if repeated {
+			h.header[key] = append(h.header[key], value)
 		} else {
 			vals = append(vals, value)
 			h.header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
@@ -142,9 +172,8 @@ func parseHead(b []byte, path string, header http.Header, vals []string) (h head
 	if h.method == http.MethodGet && h.contentLength != 0 {
 		return h, false
 	}
-	delete(h.header, "Host") // net/http moves it to Request.Host
 	// As net/http does (RFC 7234, section 5.4).
-	if p := h.header["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h.header["Cache-Control"] == nil {
+	if sawPragma && pragma == "no-cache" && !sawCacheControl {
 		h.header["Cache-Control"] = []string{"no-cache"}
 	}
 	return h, true

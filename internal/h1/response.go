@@ -64,14 +64,16 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if cl := w.header.Get("Content-Length"); cl != "" {
-		if n, ok := parseContentLength(cl); ok {
+	// (The header's keys are looked up in canonical form, as Header.Get
+	// does, without canonicalizing these constants again.)
+	if cl := w.header["Content-Length"]; len(cl) > 0 && cl[0] != "" {
+		if n, ok := parseContentLength(cl[0]); ok {
 			w.contentLength = n
 		}
 	}
 	_, hasType := w.header["Content-Type"]
 	w.sniff = !hasType && bodyAllowed(code)
-	if hasToken(w.header.Get("Connection"), "close") {
+	if conn := w.header["Connection"]; len(conn) > 0 && hasToken(conn[0], "close") {
 		w.closeAfter = true
 	}
 	h := w.c.out[:0]
@@ -378,7 +380,7 @@ func validFieldName(k string) bool {
 // appendFieldValue appends v with CR and LF replaced by spaces, as
 // net/http writes header values.
 func appendFieldValue(b []byte, v string) []byte {
-	if !strings.ContainsAny(v, "\r\n") {
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
 		return append(b, v...)
 	}
 	for i := 0; i < len(v); i++ {
