@@ -69,6 +69,9 @@ gofmt_check() {
 run "gofmt" gofmt_check
 run "go vet" go vet ./...
 run "go vet (examples)" bash -c 'cd examples && go vet ./...'
+# The library modules build for other systems too (the fast paths' raw
+# socket I/O is Unix-only, with a fallback elsewhere).
+run "go build (windows, darwin, freebsd)" bash -c 'for os in windows darwin freebsd; do GOOS=$os go build ./... && GOOS=$os go vet ./internal/... ./engineio/... . && for m in adapters/redis adapters/postgres adapters/nats transport/webtransport; do (cd $m && GOOS=$os go build ./...) || exit 1; done || exit 1; done'
 run "go vet (benchmarks)" bash -c 'cd benchmarks && go vet ./...'
 run "go vet (adapters/redis)" bash -c 'cd adapters/redis && go vet ./...'
 run "go vet (adapters/postgres)" bash -c 'cd adapters/postgres && go vet ./...'

@@ -307,7 +307,7 @@ func (c *Conn) Poll() bool {
 	drained := c.drained
 	c.drained = false
 	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	if !ok || !rawSocketIO {
 		return true
 	}
 	if drained {
@@ -348,7 +348,7 @@ func (c *Conn) readAvailable(rc syscall.RawConn) bool {
 		rerr error
 	)
 	if err := rc.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), *bp)
+		n, rerr = sysRead(fd, *bp)
 		return true // never wait
 	}); err != nil {
 		readPool.Put(bp)
@@ -795,7 +795,7 @@ func (c *Conn) TryWriteMessages(msgs []Message) (accepted, pending bool, err err
 		return false, false, nil
 	}
 	sc, ok := c.nc.(syscall.Conn)
-	if !ok || !c.wmu.TryLock() {
+	if !ok || !rawSocketIO || !c.wmu.TryLock() {
 		return false, false, nil
 	}
 	defer c.wmu.Unlock()
@@ -902,7 +902,7 @@ var tryWriterPool = sync.Pool{New: func() any {
 // writable (Go's sockets are in non-blocking mode).
 func (tw *tryWriter) write(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), tw.buf)
+		n, err := sysWrite(fd, tw.buf)
 		if err == syscall.EINTR {
 			continue
 		}
