@@ -111,7 +111,7 @@ func (d *dispatcher) Run() { d.run() }
 
 // maxKeptQueue bounds the queue array an idle dispatcher keeps for its
 // next tasks.
-const maxKeptQueue = 16
+const maxKeptQueue = 4
 
 func (d *dispatcher) run() {
 	for {
