@@ -190,10 +190,11 @@ type requestReuser interface {
 }
 
 // reuseRequest tells w's server, if it can reuse requests, that nothing
-// keeps the request once its response is complete. It is called when a
-// poll or a POST was served: servePoll and servePost pass the request to
-// no user code and keep nothing of it (a detached poll keeps it until its
-// finish, which completes the response).
+// keeps the request once its response is complete. It is called once a
+// request of an open session was served (a poll, a POST, or a refused
+// method): servePoll and servePost pass the request to no user code and
+// keep nothing of it (a detached poll keeps it until its finish, which
+// completes the response).
 func reuseRequest(w http.ResponseWriter) {
 	if ru, ok := w.(requestReuser); ok {
 		ru.ReuseRequest()

@@ -207,14 +207,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
 			sess.servePoll(w, r)
-			reuseRequest(w)
 		case http.MethodPost:
 			sess.servePost(w, r)
-			reuseRequest(w)
 		default:
 			// The official server answers 500 here.
 			w.WriteHeader(http.StatusInternalServerError)
 		}
+		reuseRequest(w)
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -271,17 +270,18 @@ func headerValue(h http.Header, key string) string {
 // holding a semicolon or an invalid escape is skipped like ParseQuery
 // skips it. The common case (nothing escaped) does not allocate.
 func queryValue(raw, key string) string {
-	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
-		return plainQueryValue(raw, key)
-	}
+	// Every client's query has nothing escaped and no semicolon: then no
+	// pair needs a look for them.
+	escaped := strings.IndexByte(raw, '%') >= 0 || strings.IndexByte(raw, '+') >= 0
+	semicolons := strings.IndexByte(raw, ';') >= 0
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" || strings.IndexByte(pair, ';') >= 0 {
+		if pair == "" || semicolons && strings.IndexByte(pair, ';') >= 0 {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(k, "%+") {
+		if escaped && strings.ContainsAny(k, "%+") {
 			var err error
 			if k, err = url.QueryUnescape(k); err != nil {
 				continue
@@ -290,25 +290,13 @@ func queryValue(raw, key string) string {
 		if k != key {
 			continue
 		}
-		if strings.ContainsAny(v, "%+") {
+		if escaped && strings.ContainsAny(v, "%+") {
 			var err error
 			if v, err = url.QueryUnescape(v); err != nil {
 				continue
 			}
 		}
 		return v
-	}
-	return ""
-}
-
-// plainQueryValue is queryValue for a raw query with nothing escaped.
-func plainQueryValue(raw, key string) string {
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if k, v, _ := strings.Cut(pair, "="); k == key && strings.IndexByte(pair, ';') < 0 {
-			return v
-		}
 	}
 	return ""
 }

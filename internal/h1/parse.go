@@ -29,9 +29,9 @@ type head struct {
 // refuse. Those go to net/http, which answers them itself.
 //
 // header and vals, when not nil, are a header map and a value array of a
-// request no one uses any more (see requestState.release): they are
-// cleared and filled rather than allocated. h.header and h.vals are what
-// was filled, to be kept for the same purpose.
+// request no one uses any more (see requestState.release): the map is
+// cleared, and both are filled rather than allocated. h.header and h.vals
+// are what was filled, to be kept for the same purpose.
 func parseHead(b []byte, path string, header http.Header, vals []string) (h head, ok bool) {
 	s := string(b) // one allocation; every string below shares it
 	line, rest, found := cutLine(s)
